@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restart the programs of a supervisord group one at a time, health-checking each before the next.
+
+Kept free of AnsibleModule so the unit tests can drive it with fake supervisorctl and HTTP callables.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+BODY_LIMIT = 500
+
+
+class Backend(object):
+    """One supervisord program and the address its health check answers on."""
+
+    def __init__(self, name, address, port):
+        self.name = name
+        self.address = address
+        self.port = int(port)
+
+    def url(self, path):
+        host = "[%s]" % self.address if ":" in self.address else self.address
+        if host in ("0.0.0.0", "[::]"):
+            host = "127.0.0.1"
+        return "http://%s:%d%s" % (host, self.port, path)
+
+
+class RollingRestart(object):
+    """Stop, start and health-check each backend in turn; stop at the first one that fails.
+
+    `supervisorctl(args)` runs supervisorctl and returns (rc, stdout, stderr);
+    `http_get(url, timeout)` returns (status, body) and raises on connection errors;
+    `clock()` and `sleep(seconds)` are injectable for tests.
+    """
+
+    def __init__(self, group, backends, supervisorctl, http_get, health_path="/healthz",
+                 health_timeout=30.0, health_interval=0.5, expect_status=200, expect_body=None,
+                 clock=time.monotonic, sleep=time.sleep):
+        self.group = group
+        self.backends = backends
+        self.supervisorctl = supervisorctl
+        self.http_get = http_get
+        self.health_path = health_path
+        self.health_timeout = float(health_timeout)
+        self.health_interval = float(health_interval)
+        self.expect_status = int(expect_status)
+        self.expect_body = expect_body
+        self.clock = clock
+        self.sleep = sleep
+
+    def run(self):
+        """Return (ok, results): one result dict per backend touched, in order."""
+        results = []
+        for backend in self.backends:
+            result = self.restart_one(backend)
+            results.append(result)
+            if not result["healthy"]:
+                return False, results
+        return True, results
+
+    def restart_one(self, backend):
+        started_at = self.clock()
+        target = "%s:%s" % (self.group, backend.name)
+        result = {"name": backend.name, "port": backend.port, "url": backend.url(self.health_path),
+                  "healthy": False, "status": None, "body": "", "error": "", "seconds": 0.0}
+        # `stop` returns once supervisord saw the process exit: the launcher has drained by then.
+        for action in ("stop", "start"):
+            rc, out, err = self.supervisorctl([action, target])
+            if rc != 0 and not (action == "stop" and "NOT_RUNNING" in (out + err)):
+                result["error"] = "supervisorctl %s %s failed: %s" % (action, target, (out + err).strip())
+                result["seconds"] = round(self.clock() - started_at, 2)
+                return result
+        self.wait_healthy(backend, result)
+        result["seconds"] = round(self.clock() - started_at, 2)
+        return result
+
+    def wait_healthy(self, backend, result):
+        deadline = self.clock() + self.health_timeout
+        url = backend.url(self.health_path)
+        while True:
+            try:
+                status, body = self.http_get(url, max(1.0, min(5.0, self.health_timeout)))
+                result["status"], result["body"], result["error"] = status, body[:BODY_LIMIT], ""
+                if status == self.expect_status and (self.expect_body is None or self.expect_body in body):
+                    result["healthy"] = True
+                    return
+            except Exception as exc:  # connection refused while the process starts; keep trying
+                result["error"] = "%s: %s" % (type(exc).__name__, exc)
+            if self.clock() >= deadline:
+                return
+            self.sleep(self.health_interval)
+
+
+def describe_failure(group, results):
+    """One sentence naming the failing process, its status and body."""
+    bad = results[-1]
+    what = "status %s, body %r" % (bad["status"], bad["body"]) if bad["status"] is not None else bad["error"]
+    moved = ", ".join(r["name"] for r in results)
+    return ("%s:%s failed its health check at %s (%s); processes restarted in this run: %s"
+            % (group, bad["name"], bad["url"], what, moved))

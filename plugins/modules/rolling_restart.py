@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: rolling_restart
+short_description: Restart a supervisord group one program at a time, health-checking each
+version_added: 0.1.0
+description:
+  - For each program of a supervisord process group, in order, runs C(supervisorctl stop) (the process drains
+    gracefully: supervisord sends its C(stopsignal) and waits C(stopwaitsecs)), C(supervisorctl start), then polls
+    the program's own health URL until it answers O(expect_status) (and contains O(expect_body), when given).
+  - Only then is the next program touched, so with one process per port behind nginx the other processes keep
+    serving. The first program that fails stops the rollout; the module fails, naming it with the status and body
+    it answered, and returns the per-process results (which programs were already moved) so the caller can roll back.
+  - This is the zero-downtime restart that Tornado's deployment guide says separate ports make possible.
+options:
+  group:
+    description: The supervisord group name.
+    type: str
+    required: true
+  backends:
+    description: The programs to restart, in order, with the address and port their health check answers on.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Program name inside the group.
+        type: str
+        required: true
+      address:
+        description: Address the program listens on (V(0.0.0.0) is checked on V(127.0.0.1)).
+        type: str
+        default: 127.0.0.1
+      port:
+        description: Port the program listens on.
+        type: int
+        required: true
+  health_path:
+    description: Path of the health check on each program's own port.
+    type: str
+    default: /healthz
+  health_timeout:
+    description: Seconds a started program has to pass its health check.
+    type: float
+    default: 30
+  health_interval:
+    description: Seconds between health-check attempts.
+    type: float
+    default: 0.5
+  expect_status:
+    description: HTTP status a healthy program answers.
+    type: int
+    default: 200
+  expect_body:
+    description: Text the health response must contain (for example the new release's id).
+    type: str
+author:
+  - webops.tornado contributors
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is restarted; every program is reported as one that would be.
+  diff_mode:
+    support: none
+seealso:
+  - module: community.general.supervisorctl
+"""
+
+EXAMPLES = r"""
+- name: Roll the demo app's processes onto the current release
+  webops.tornado.rolling_restart:
+    group: demo
+    backends:
+      - {name: demo-8000, port: 8000}
+      - {name: demo-8001, port: 8001}
+    health_path: /healthz
+  register: rollout
+
+- name: Show how long each process took
+  ansible.builtin.debug:
+    msg: "{{ rollout.results | map(attribute='seconds') }}"
+"""
+
+RETURN = r"""
+results:
+  description: One entry per program touched, in order; on failure the last one is the failing program.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Program name.
+      type: str
+    port:
+      description: Its port.
+      type: int
+    healthy:
+      description: Whether it passed its health check.
+      type: bool
+    status:
+      description: The last HTTP status its health check answered (null if it never answered).
+      type: int
+    body:
+      description: The start of the last health-check body.
+      type: str
+    error:
+      description: The supervisorctl or connection error, if any.
+      type: str
+    seconds:
+      description: Time from stop to healthy (or to giving up).
+      type: float
+moved:
+  description: Names of the programs restarted in this run (the ones to move back on rollback).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible_collections.webops.tornado.plugins.module_utils.rolling import Backend, RollingRestart, describe_failure
+
+
+def http_get(url, timeout):
+    try:
+        response = open_url(url, method="GET", timeout=timeout, follow_redirects="none", validate_certs=False)
+        return response.getcode(), response.read().decode("utf-8", "replace")
+    except HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            group=dict(type="str", required=True),
+            backends=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                address=dict(type="str", default="127.0.0.1"),
+                port=dict(type="int", required=True),
+            )),
+            health_path=dict(type="str", default="/healthz"),
+            health_timeout=dict(type="float", default=30),
+            health_interval=dict(type="float", default=0.5),
+            expect_status=dict(type="int", default=200),
+            expect_body=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    backends = [Backend(b["name"], b["address"], b["port"]) for b in params["backends"]]
+    if module.check_mode:
+        module.exit_json(changed=bool(backends), moved=[b.name for b in backends],
+                         results=[{"name": b.name, "port": b.port, "healthy": None, "status": None,
+                                   "body": "", "error": "", "seconds": 0.0} for b in backends])
+
+    supervisorctl_bin = module.get_bin_path("supervisorctl", required=True)
+
+    def supervisorctl(args):
+        return module.run_command([supervisorctl_bin] + args)
+
+    rollout = RollingRestart(params["group"], backends, supervisorctl, http_get,
+                             health_path=params["health_path"], health_timeout=params["health_timeout"],
+                             health_interval=params["health_interval"], expect_status=params["expect_status"],
+                             expect_body=params["expect_body"])
+    ok, results = rollout.run()
+    moved = [r["name"] for r in results]
+    if not ok:
+        module.fail_json(msg=describe_failure(params["group"], results), changed=True, results=results, moved=moved)
+    module.exit_json(changed=bool(results), results=results, moved=moved)
+
+
+if __name__ == "__main__":
+    main()

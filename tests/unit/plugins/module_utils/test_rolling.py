@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for the rolling restart logic (fake supervisorctl, fake HTTP, fake clock)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
+    Backend, RollingRestart, describe_failure)
+
+
+class FakeClock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeHost(object):
+    """supervisorctl and HTTP of a host whose programs answer `answers[port]` once started."""
+
+    def __init__(self, answers, start_fails=()):
+        self.answers = answers
+        self.start_fails = set(start_fails)
+        self.calls = []
+        self.running = set()
+
+    def supervisorctl(self, args):
+        self.calls.append(tuple(args))
+        action, target = args
+        name = target.split(":", 1)[1]
+        if action == "stop":
+            self.running.discard(name)
+            return 0, "%s: stopped" % target, ""
+        if name in self.start_fails:
+            return 7, "", "%s: ERROR (spawn error)" % target
+        self.running.add(name)
+        return 0, "%s: started" % target, ""
+
+    def http_get(self, url, timeout):
+        port = int(url.split(":")[2].split("/")[0])
+        name = "app-%d" % port
+        self.calls.append(("GET", url))
+        if name not in self.running:
+            raise OSError("connection refused")
+        answer = self.answers[port]
+        if callable(answer):
+            return answer()
+        return answer
+
+
+def backends(*ports):
+    return [Backend("app-%d" % p, "127.0.0.1", p) for p in ports]
+
+
+def make(host, bes, clock, **kwargs):
+    return RollingRestart("app", bes, host.supervisorctl, host.http_get, clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def test_restarts_one_at_a_time_in_order_and_checks_each_before_the_next():
+    clock = FakeClock()
+    host = FakeHost({8000: (200, "ok"), 8001: (200, "ok")})
+    ok, results = make(host, backends(8000, 8001), clock).run()
+    assert ok
+    assert [r["name"] for r in results] == ["app-8000", "app-8001"]
+    assert host.calls == [
+        ("stop", "app:app-8000"), ("start", "app:app-8000"), ("GET", "http://127.0.0.1:8000/healthz"),
+        ("stop", "app:app-8001"), ("start", "app:app-8001"), ("GET", "http://127.0.0.1:8001/healthz"),
+    ]
+
+
+def test_stops_at_first_unhealthy_process_and_reports_status_and_body():
+    clock = FakeClock()
+    host = FakeHost({8000: (200, "ok"), 8001: (503, "broken release"), 8002: (200, "ok")})
+    ok, results = make(host, backends(8000, 8001, 8002), clock, health_timeout=3).run()
+    assert not ok
+    assert [r["name"] for r in results] == ["app-8000", "app-8001"]
+    assert results[-1]["status"] == 503 and results[-1]["body"] == "broken release"
+    assert ("stop", "app:app-8002") not in host.calls
+    message = describe_failure("app", results)
+    assert "app:app-8001" in message and "503" in message and "broken release" in message
+    assert "app-8000, app-8001" in message
+
+
+def test_waits_for_a_slow_start_within_the_timeout():
+    clock = FakeClock()
+    answers = iter([(503, "warming up"), (503, "warming up"), (200, "ok")])
+    host = FakeHost({8000: lambda: next(answers)})
+    ok, results = make(host, backends(8000), clock, health_timeout=10, health_interval=1).run()
+    assert ok
+    assert results[0]["status"] == 200
+
+
+def test_gives_up_after_the_timeout():
+    clock = FakeClock()
+    host = FakeHost({8000: (500, "error")})
+    ok, results = make(host, backends(8000), clock, health_timeout=5, health_interval=1).run()
+    assert not ok
+    assert 5 <= results[0]["seconds"] <= 6
+
+
+def test_spawn_error_fails_without_health_check():
+    clock = FakeClock()
+    host = FakeHost({8000: (200, "ok")}, start_fails=["app-8000"])
+    ok, results = make(host, backends(8000), clock).run()
+    assert not ok
+    assert "spawn error" in results[0]["error"]
+    assert not any(call[0] == "GET" for call in host.calls)
+    assert "spawn error" in describe_failure("app", results)
+
+
+def test_expected_body_must_appear():
+    clock = FakeClock()
+    host = FakeHost({8000: (200, '{"version": "1"}')})
+    ok, _results = make(host, backends(8000), clock, expect_body='"version": "2"', health_timeout=2).run()
+    assert not ok
+
+
+def test_wildcard_and_ipv6_addresses_are_checked_locally():
+    assert Backend("a", "0.0.0.0", 80).url("/h") == "http://127.0.0.1:80/h"
+    assert Backend("a", "::1", 80).url("/h") == "http://[::1]:80/h"
