@@ -1,0 +1,123 @@
+"""Helpers for the launcher tests: real launcher processes on free loopback ports."""
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# roles/app/files is copied to hosts as it is: importing from it must not leave __pycache__ behind.
+sys.dont_write_bytecode = True
+
+REPO = Path(__file__).resolve().parents[3]
+LAUNCHER = REPO / "roles" / "app" / "files" / "webops_tornado_launcher.py"
+DEMO_SRC = REPO / "roles" / "app" / "files" / "demo"
+SECRET = "launcher-tests-" + "0123456789abcdef" * 2  # 47 bytes, the same for every instance
+PLACEHOLDER = "__TODO:_GENERATE_YOUR_OWN_RANDOM_VALUE_HERE__"
+
+START_TIMEOUT = 15
+CHILD_ENV = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+# Deliberately no PYTHONUNBUFFERED: the launcher's log lines must arrive without it.
+CHILD_ENV.pop("PYTHONUNBUFFERED", None)
+
+
+def free_port():
+    """A port nothing listens on right now (the launcher binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_config(**overrides):
+    """The launcher config for the demo app, as the app role writes it."""
+    config = {
+        "name": "demo",
+        "app_path": str(DEMO_SRC),
+        "factory": "demo_app:make_app",
+        "address": "127.0.0.1",
+        "settings": {"cookie_secret": SECRET},
+        "grace_seconds": 5,
+        "version": "test-1",
+    }
+    config.update(overrides)
+    return config
+
+
+def load_launcher_module():
+    """Import the launcher file as a module, as tests and tools may (it runs nothing on import)."""
+    spec = importlib.util.spec_from_file_location("webops_tornado_launcher", LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_launcher(config_path, *args, timeout=30):
+    """Run the launcher to completion (for --check and the start-up errors)."""
+    return subprocess.run(
+        [sys.executable, str(LAUNCHER), "--config", str(config_path), *args],
+        capture_output=True, text=True, timeout=timeout, env=CHILD_ENV, check=False)
+
+
+class LauncherProcess:
+    """One launcher started in its own session, so teardown can kill it and any forked children."""
+
+    def __init__(self, config_path, port, log_path, extra_args=(), python_args=()):
+        self.port = port
+        self.config_path = config_path
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  (killed in teardown)
+                [sys.executable, *python_args, str(LAUNCHER), "--config", str(config_path), "--port", str(port), *extra_args],
+                stdout=log, stderr=subprocess.STDOUT, env=CHILD_ENV, start_new_session=True)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_listening(self, count=1, timeout=START_TIMEOUT):
+        """Wait for ``count`` "listening on" log lines (one per serving process)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log().count(" listening on ") >= count:
+                return self
+            if self.proc.poll() is not None:
+                pytest.fail(f"launcher exited with {self.proc.returncode} before listening:\n{self.log()}")
+            time.sleep(0.05)
+        pytest.fail(f"launcher not listening after {timeout}s:\n{self.log()}")
+        return self
+
+    def wait_for_log(self, text, timeout=5):
+        """Wait for ``text`` in the log (an access log line is written just after the response)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                pytest.fail(f"{text!r} not logged within {timeout}s:\n{self.log()}")
+            time.sleep(0.05)
+
+    def terminate(self):
+        self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"launcher still running {timeout}s later:\n{self.log()}")
+            return None
+
+    def kill(self):
+        """Kill the launcher's whole session (forked children included); only ours, by its id."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
