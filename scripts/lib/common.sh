@@ -135,13 +135,14 @@ _wt_start_dockerd() {
   # No systemd on these machines: dockerd runs detached from this script's session so it
   # outlives the script. It keeps running afterwards, like a service would.
   setsid nohup dockerd >>"$WT_BUILD/dockerd.log" 2>&1 </dev/null &
-  local i
+  local pid=$! i
   for ((i = 0; i < 60; i++)); do
     docker info >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 1
   done
   tail -n 30 "$WT_BUILD/dockerd.log" >&2 || true
-  wt_die "dockerd did not answer within 60 s (see $WT_BUILD/dockerd.log)"
+  wt_die "dockerd exited or did not answer within 60 s (see $WT_BUILD/dockerd.log)"
 }
 
 # --- Python virtual environments -------------------------------------------------------------
@@ -205,10 +206,6 @@ wt_activate() {
   export PATH="$WT_VENV/bin:$PATH"
   export VIRTUAL_ENV="$WT_VENV"
   export ANSIBLE_COLLECTIONS_PATH="$WT_COLLECTIONS"
-  export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}"
-  export PY_COLORS="${PY_COLORS:-0}"
-  export ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-1}"
-  export ANSIBLE_HOST_KEY_CHECKING=False
 }
 
 # Everything except the images: root/Debian check, packages, dockerd, .venv, collection link.
