@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bounded load against the demo app through nginx, counting every failed request.
+
+Mixes GET / with xsrf-protected POST /login (a form with the _xsrf token, as a browser sends it),
+at a fixed total rate, until a stop file appears or the time limit passes. Writes a JSON report:
+totals, failures by kind, and the app versions seen (X-App-Version) per second.
+
+Only for the project's own test containers or loopback: the target host must be a loopback or
+private address, and both the duration and the request count are capped.
+"""
+
+import argparse
+import http.client
+import ipaddress
+import json
+import os
+import re
+import sys
+import threading
+import time
+import urllib.parse
+
+MAX_SECONDS = 900
+MAX_REQUESTS = 200000
+
+
+class Stats(object):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.total = 0
+        self.failed = 0
+        self.by_kind = {}
+        self.failures = []
+        self.versions = {}
+        self.timeline = {}
+
+    def record(self, kind, ok, detail, version, second):
+        with self.lock:
+            self.total += 1
+            key = "%s %s" % (kind, "ok" if ok else "failed")
+            self.by_kind[key] = self.by_kind.get(key, 0) + 1
+            slot = self.timeline.setdefault(second, {"ok": 0, "failed": 0})
+            slot["ok" if ok else "failed"] += 1
+            if not ok:
+                self.failed += 1
+                if len(self.failures) < 50:
+                    self.failures.append({"t": second, "kind": kind, "detail": detail})
+            if version:
+                self.versions[version] = self.versions.get(version, 0) + 1
+
+
+class Client(object):
+    """One keep-alive connection, like one browser tab."""
+
+    def __init__(self, host, port, timeout):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.conn = None
+        self.xsrf = None
+
+    def request(self, method, path, body=None, headers=None):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            self.conn.request(method, path, body=body, headers=headers or {})
+            response = self.conn.getresponse()
+            data = response.read()
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+            self.conn = None
+        return response, data
+
+    def get_home(self):
+        response, _data = self.request("GET", "/")
+        return response.status == 200, "status %d" % response.status, response.getheader("X-App-Version")
+
+    def post_login(self):
+        if self.xsrf is None:
+            response, _data = self.request("GET", "/login")
+            match = re.search(r"_xsrf=([^;]+)", response.getheader("Set-Cookie", ""))
+            if response.status != 200 or not match:
+                return False, "no _xsrf cookie (status %d)" % response.status, None
+            self.xsrf = match.group(1)
+        body = urllib.parse.urlencode({"name": "load", "_xsrf": self.xsrf})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "_xsrf=" + self.xsrf}
+        response, _data = self.request("POST", "/login", body=body, headers=headers)
+        return response.status == 302, "status %d" % response.status, response.getheader("X-App-Version")
+
+
+def worker(client, stats, start, interval, offset, stop, deadline, max_requests):
+    next_at = start + offset
+    n = 0
+    while not stop.is_set() and time.monotonic() < deadline and stats.total < max_requests:
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        next_at += interval
+        kind = "POST" if n % 4 == 3 else "GET"
+        n += 1
+        second = int(time.monotonic() - start)
+        try:
+            ok, detail, version = client.post_login() if kind == "POST" else client.get_home()
+        except Exception as exc:  # a connection error is a failed request, never a crash
+            ok, detail, version = False, "%s: %s" % (type(exc).__name__, exc), None
+        stats.record(kind, ok, detail, version, second)
+
+
+def check_target(host):
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            sys.exit("loadgen: target must be an IP address of a test container or loopback, got %s" % host)
+        return
+    if not (address.is_loopback or address.is_private):
+        sys.exit("loadgen: refusing to load %s: only loopback or the project's own test containers" % host)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="http://HOST[:PORT] of nginx")
+    parser.add_argument("--rate", type=float, default=40.0, help="requests per second in total")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
+    parser.add_argument("--seconds", type=float, default=300.0, help="stop after this long (at most %d)" % MAX_SECONDS)
+    parser.add_argument("--stop-file", help="stop as soon as this file exists")
+    parser.add_argument("--out", required=True, help="JSON report path")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout")
+    args = parser.parse_args()
+
+    target = urllib.parse.urlsplit(args.url)
+    check_target(target.hostname)
+    seconds = min(args.seconds, MAX_SECONDS)
+    stats = Stats()
+    stop = threading.Event()
+    start = time.monotonic()
+    deadline = start + seconds
+    interval = args.clients / args.rate
+    threads = [threading.Thread(target=worker, daemon=True, args=(
+        Client(target.hostname, target.port or 80, args.timeout), stats, start, interval,
+        interval * i / args.clients, stop, deadline, MAX_REQUESTS)) for i in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    while time.monotonic() < deadline and any(t.is_alive() for t in threads):
+        if args.stop_file and os.path.exists(args.stop_file):
+            break
+        time.sleep(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(args.timeout + 5)
+    elapsed = time.monotonic() - start
+    report = {
+        "url": args.url, "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
+        "rate": round(stats.total / elapsed, 1) if elapsed else 0, "by_kind": stats.by_kind,
+        "versions": stats.versions, "failures": stats.failures,
+        "timeline": [dict(second=s, **stats.timeline[s]) for s in sorted(stats.timeline)],
+    }
+    with open(args.out, "w") as handle:
+        json.dump(report, handle, indent=1)
+    print("%(total)d requests in %(seconds)ss (%(rate)s/s), %(failed)d failed, versions %(versions)s" % report)
+
+
+if __name__ == "__main__":
+    main()
