@@ -28,13 +28,23 @@ The config file is one JSON object:
                     null turns the launcher's answer off
     process_model   "ports" (default: one process per port), "reuse_port" (several processes share
                     one port through SO_REUSEPORT) or "fork" (bind, then fork ``processes`` children)
-    processes       for "fork": how many children, 0 (default) meaning one per CPU
+    processes       for "fork": how many children, 0 (default) meaning one per CPU; 1 serves in the
+                    process itself, without forking (what ``HTTPServer.start(1)`` does)
     version         optional string reported by the health answer
 
 The launcher adds two settings of its own, so the app can read them from ``self.settings``:
 
     webops_port       the port this process listens on (behind nginx, request.host carries nginx's)
     webops_draining   False while serving, True once the process is stopping (for an app's own health check)
+
+Autoreload (``autoreload=True``, or ``debug=True`` without ``autoreload=False``) restarts the
+process on every source change, so Tornado's guide rules it out with several processes: an app
+whose effective settings turn it on is refused under "reuse_port", and under "fork" unless
+``processes`` is 1. Under ``python -m tornado.autoreload`` an app that fails to import (a syntax
+error) reaches the wrapper as the app's own exception: the wrapper then watches the broken file
+(a module that failed to import is not in sys.modules) and starts the app again once it is fixed.
+The re-executed process gets ``sys.executable`` and ``sys.argv`` only, so nothing here depends on
+interpreter flags such as ``-u`` (the role sets PYTHONUNBUFFERED in the environment instead).
 
 Stopping (SIGTERM or SIGINT): the listening socket closes at once (new connections are refused,
 nginx moves on to the other processes), idle keep-alive connections are closed, every response
@@ -290,6 +300,11 @@ class _ConnectionCloseWhileDraining(tornado.web.OutputTransform):
         return status_code, headers, chunk
 
 
+def _runs_several_processes(config):
+    """reuse_port (several programs on one port) and fork with anything but one process."""
+    return config["process_model"] == "reuse_port" or (config["process_model"] == "fork" and config["processes"] != 1)
+
+
 def build_app(config, port):
     """Import the factory, build the Application with the deployment's settings, check it, return it.
 
@@ -315,6 +330,14 @@ def build_app(config, port):
         _LOG.warning("factory %r returned an Application built before the call: "
                      "settings were applied afterwards, static_path routes and debug flags were not", spec)
         app.settings.update(overrides)
+
+    if app.settings.get("autoreload") and _runs_several_processes(config):
+        # Tornado's guide: autoreload is not compatible with the multi-process mode (each process
+        # would restart on its own, and a forked child cannot re-execute itself at all).
+        raise LauncherError(
+            f"refusing to start {config['name']!r}: the app's settings turn autoreload on (autoreload=True, or "
+            f"debug=True without autoreload=False) and process_model {config['process_model']!r} runs several "
+            "processes; Tornado's autoreload works with one process only (set autoreload=False, or use one process)")
 
     secret = app.settings.get("cookie_secret")
     if secret is not None:
@@ -448,8 +471,10 @@ async def _serve(config, port, sockets=None, parent_pipe=None, stop_requested=No
     stopping = asyncio.Event()
     hurry = asyncio.Event()
 
-    def request_stop(reason):
+    def request_stop(reason, escalate=True):
         if stopping.is_set():
+            if not escalate:
+                return  # the parent's pipe closing after our own SIGTERM is the same stop, not a second one
             # A second signal means "now": an impatient Ctrl-C, or supervisord escalating.
             if not hurry.is_set():
                 _LOG.warning("%s again: closing connections with requests still in flight", reason)
@@ -483,11 +508,12 @@ def _on_parent_pipe(loop, fd, request_stop):
     if os.read(fd, 64):
         return  # nobody writes; ignore stray bytes rather than guess
     loop.remove_reader(fd)
-    request_stop("parent process stopping")
+    # supervisord's stopasgroup signals the children too: that SIGTERM and this EOF are one stop.
+    request_stop("parent process stopping", escalate=False)
 
 
 def _run_single(config, port):
-    """ports and reuse_port: this process binds, serves and drains by itself."""
+    """ports, reuse_port and fork with one process: this process binds, serves and drains by itself."""
     return asyncio.run(_serve(config, port))
 
 
@@ -587,11 +613,16 @@ def launcher_main(argv=None):
             print("ok", flush=True)
             return EXIT_OK
         _warn_if_xheaders_exposed(config)
-        if config["process_model"] == "fork":
+        if config["process_model"] == "fork" and config["processes"] != 1:
             status = _run_forked(config, args.config, args.app_path, args.port)
         else:
             status = _run_single(config, args.port)
     except LauncherError as exc:
+        cause = exc.__cause__
+        if cause is not None and exc.show_traceback and _started_by_autoreload_wrapper():
+            # The wrapper watches the files of an uncaught exception's traceback (and a
+            # SyntaxError's file) and restarts once one changes: hand it the app's own error.
+            raise cause from None
         _LOG.error("%s", exc, exc_info=exc.show_traceback)
         return exc.exit_code
     if _started_by_autoreload_wrapper():
