@@ -28,7 +28,7 @@ options:
     elements: str
     default: ['.git', '.hg', '.svn', '__pycache__', '.pytest_cache', '.mypy_cache', '.tox', '.venv', '.DS_Store']
 author:
-  - webops.tornado contributors
+  - webops.tornado contributors (@webops)
 """
 
 EXAMPLES = r"""

@@ -26,11 +26,13 @@ options:
     type: int
     required: true
 author:
-  - webops.tornado contributors
+  - webops.tornado contributors (@webops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -63,7 +65,7 @@ hard_limit:
   type: int
   sample: 16384
 can_raise_hard_limit:
-  description: Whether PID 1 has C(CAP_SYS_RESOURCE), so services may get a hard limit above O(hard_limit).
+  description: Whether PID 1 has C(CAP_SYS_RESOURCE), so services may get a hard limit above RV(hard_limit).
   returned: always
   type: bool
   sample: false

@@ -13,7 +13,7 @@ short_description: Restart a supervisord group one program at a time, health-che
 version_added: 0.1.0
 description:
   - For each program of a supervisord process group, in order, runs C(supervisorctl stop) (the process drains
-    gracefully: supervisord sends its C(stopsignal) and waits C(stopwaitsecs)), C(supervisorctl start), then polls
+    gracefully, as supervisord sends its C(stopsignal) and waits C(stopwaitsecs)), C(supervisorctl start), then polls
     the program's own health URL until it answers O(expect_status) (and contains O(expect_body), when given).
   - Only then is the next program touched, so with one process per port behind nginx the other processes keep
     serving. The first program that fails stops the rollout; the module fails, naming it with the status and body
@@ -62,12 +62,14 @@ options:
     description: Text the health response must contain (for example the new release's id).
     type: str
 author:
-  - webops.tornado contributors
+  - webops.tornado contributors (@webops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode nothing is restarted; every program is reported as one that would be.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 seealso:
   - module: community.general.supervisorctl
