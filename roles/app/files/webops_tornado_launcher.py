@@ -123,7 +123,7 @@ def _is_number(value):
 
 
 def _is_factory_spec(value):
-    module_name, _, attribute = value.partition(":") if isinstance(value, str) else ("", "", "")
+    module_name, _colon, attribute = value.partition(":") if isinstance(value, str) else ("", "", "")
     return bool(module_name.strip() and attribute.strip())
 
 
@@ -181,7 +181,7 @@ def load_config(path):
 
 def _load_factory(spec, app_path):
     """Import "module:callable" with ``app_path`` first on sys.path; return the callable."""
-    module_name, _, attribute = spec.partition(":")
+    module_name, _colon, attribute = spec.partition(":")
     if app_path not in sys.path:
         sys.path.insert(0, app_path)
     try:
@@ -622,7 +622,8 @@ def launcher_main(argv=None):
         if cause is not None and exc.show_traceback and _started_by_autoreload_wrapper():
             # The wrapper watches the files of an uncaught exception's traceback (and a
             # SyntaxError's file) and restarts once one changes: hand it the app's own error.
-            raise cause from None
+            # cause is the app's own exception (pylint cannot infer it is one)
+            raise cause from None  # pylint: disable=raising-non-exception
         _LOG.error("%s", exc, exc_info=exc.show_traceback)
         return exc.exit_code
     if _started_by_autoreload_wrapper():

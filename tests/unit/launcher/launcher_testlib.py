@@ -71,7 +71,7 @@ class LauncherProcess:
         self.config_path = config_path
         self.log_path = log_path
         with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with  (killed in teardown)
+            self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
                 [sys.executable, *python_args, str(LAUNCHER), "--config", str(config_path), "--port", str(port), *extra_args],
                 stdout=log, stderr=subprocess.STDOUT, env=CHILD_ENV, start_new_session=True)
 

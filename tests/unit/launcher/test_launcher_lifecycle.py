@@ -65,7 +65,7 @@ def pids_seen(url, want, attempts=300, timeout=15):
     """pids answering ``url`` over fresh connections, until ``want`` distinct ones (bounded)."""
     pids = set()
     deadline = time.monotonic() + timeout
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         if len(pids) >= want or time.monotonic() > deadline:
             break
         pids.add(requests.get(url, headers={"Connection": "close"}, timeout=TIMEOUT).json()["pid"])
@@ -156,7 +156,7 @@ def test_reuse_port_lets_two_launchers_share_a_port(launcher):
     # Stopping one leaves the port served by the other: a rolling restart.
     first.terminate()
     assert first.wait(timeout=5) == 0
-    for _ in range(5):
+    for _attempt in range(5):
         assert requests.get(second.url("/whoami"), headers={"Connection": "close"}, timeout=TIMEOUT).json()["pid"] == second.proc.pid
 
 

@@ -39,7 +39,7 @@ def test_debug_with_autoreload_off_may_use_several_processes(write_config):
 def test_fork_with_one_process_serves_without_forking(launcher):
     # HTTPServer.start(1) does not fork: neither does the launcher, so autoreload can work.
     process = launcher(process_model="fork", processes=1)
-    for _ in range(3):
+    for _attempt in range(3):
         body = requests.get(process.url("/whoami"), headers={"Connection": "close"}, timeout=TIMEOUT).json()
         assert body["pid"] == process.proc.pid
     process.terminate()

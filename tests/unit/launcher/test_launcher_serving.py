@@ -1,5 +1,7 @@
 """The demo app served by a real launcher process: what nginx and a browser would see."""
 
+import socket
+
 import pytest
 import requests
 import tornado.web
@@ -22,6 +24,7 @@ def test_health_answer_from_the_app(demo):
     assert body["status"] == "ok"
     assert body["port"] == demo.port
     assert body["pid"] == demo.proc.pid
+    assert body["hostname"] == socket.gethostname()  # which app host answered, behind a load balancer
     assert body["version"] == "1"  # the demo's VERSION file
     assert "name" not in body  # the demo's own /healthz, not the launcher's (which would say "name")
     assert response.headers["X-App-Version"] == "1"
@@ -39,6 +42,7 @@ def test_whoami_reports_this_process_and_port(demo):
     body = requests.get(demo.url("/whoami"), timeout=TIMEOUT).json()
     assert body["pid"] == demo.proc.pid
     assert body["port"] == demo.port
+    assert body["hostname"] == socket.gethostname()
     assert body["remote_ip"] == "127.0.0.1"
     assert body["protocol"] == "http"
     assert body["host"] == f"127.0.0.1:{demo.port}"
