@@ -47,7 +47,7 @@ def main(url, want, min_requests=300, max_requests=6000, seconds=30.0, threads=9
                 if pid is not None:
                     pids[str(pid)] = pids.get(str(pid), 0) + 1
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    workers = [threading.Thread(target=worker) for thread_number in range(threads)]
     for thread in workers:
         thread.start()
     for thread in workers:
