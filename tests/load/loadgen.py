@@ -2,8 +2,10 @@
 """Bounded load against the demo app through nginx, counting every failed request.
 
 Mixes GET / with xsrf-protected POST /login (a form with the _xsrf token, as a browser sends it),
-at a fixed total rate, until a stop file appears or the time limit passes. Writes a JSON report:
-totals, failures by kind, and the app versions seen (X-App-Version) per second.
+at a fixed total rate, until a stop file appears or the time limit passes (--get-only: GET / only,
+for faults where nginx may retry a request on another backend, which it never does for a POST).
+Writes a JSON report: totals, failures by kind, the app versions seen (X-App-Version), and a
+per-second timeline (requests ok and failed, p50/p99 latency).
 
 Only for the project's own test containers or loopback: the target host must be a loopback or
 private address, and both the duration and the request count are capped.
@@ -33,9 +35,11 @@ class Stats(object):
         self.failures = []
         self.versions = {}
         self.timeline = {}
+        self.latencies = {}
 
-    def record(self, kind, ok, detail, version, second):
+    def record(self, kind, ok, detail, version, second, seconds_taken):
         with self.lock:
+            self.latencies.setdefault(second, []).append(seconds_taken)
             self.total += 1
             key = "%s %s" % (kind, "ok" if ok else "failed")
             self.by_kind[key] = self.by_kind.get(key, 0) + 1
@@ -90,7 +94,12 @@ class Client(object):
         return response.status == 302, "status %d" % response.status, response.getheader("X-App-Version")
 
 
-def worker(client, stats, start, interval, offset, stop, deadline, max_requests):
+def percentile_ms(values, fraction):
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1) if ordered else None
+
+
+def worker(client, stats, start, interval, offset, stop, deadline, max_requests, get_only):
     next_at = start + offset
     n = 0
     while not stop.is_set() and time.monotonic() < deadline and stats.total < max_requests:
@@ -98,14 +107,15 @@ def worker(client, stats, start, interval, offset, stop, deadline, max_requests)
         if delay > 0:
             time.sleep(delay)
         next_at += interval
-        kind = "POST" if n % 4 == 3 else "GET"
+        kind = "POST" if n % 4 == 3 and not get_only else "GET"
         n += 1
-        second = int(time.monotonic() - start)
+        began = time.monotonic()
+        second = int(began - start)
         try:
             ok, detail, version = client.post_login() if kind == "POST" else client.get_home()
         except Exception as exc:  # a connection error is a failed request, never a crash
             ok, detail, version = False, "%s: %s" % (type(exc).__name__, exc), None
-        stats.record(kind, ok, detail, version, second)
+        stats.record(kind, ok, detail, version, second, time.monotonic() - began)
 
 
 def check_target(host):
@@ -128,6 +138,7 @@ def main():
     parser.add_argument("--stop-file", help="stop as soon as this file exists")
     parser.add_argument("--out", required=True, help="JSON report path")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout")
+    parser.add_argument("--get-only", action="store_true", help="only GET / (no xsrf-protected POSTs)")
     args = parser.parse_args()
 
     target = urllib.parse.urlsplit(args.url)
@@ -135,12 +146,13 @@ def main():
     seconds = min(args.seconds, MAX_SECONDS)
     stats = Stats()
     stop = threading.Event()
+    started_at = time.time()
     start = time.monotonic()
     deadline = start + seconds
     interval = args.clients / args.rate
     threads = [threading.Thread(target=worker, daemon=True, args=(
         Client(target.hostname, target.port or 80, args.timeout), stats, start, interval,
-        interval * i / args.clients, stop, deadline, MAX_REQUESTS)) for i in range(args.clients)]
+        interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only)) for i in range(args.clients)]
     for thread in threads:
         thread.start()
     while time.monotonic() < deadline and any(t.is_alive() for t in threads):
@@ -152,10 +164,12 @@ def main():
         thread.join(args.timeout + 5)
     elapsed = time.monotonic() - start
     report = {
-        "url": args.url, "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
+        "url": args.url, "started_at": round(started_at, 3), "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
         "rate": round(stats.total / elapsed, 1) if elapsed else 0, "by_kind": stats.by_kind,
         "versions": stats.versions, "failures": stats.failures,
-        "timeline": [dict(second=s, **stats.timeline[s]) for s in sorted(stats.timeline)],
+        "timeline": [dict(second=s, p50_ms=percentile_ms(stats.latencies[s], 0.5),
+                          p99_ms=percentile_ms(stats.latencies[s], 0.99), **stats.timeline[s])
+                     for s in sorted(stats.timeline)],
     }
     with open(args.out, "w") as handle:
         json.dump(report, handle, indent=1)
