@@ -1,0 +1,484 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmarks of the webops.tornado stack in one fresh container; run by ./scripts/bench.
+
+scripts/bench prepares the machine, starts the systemd container and writes its inventory; this
+helper does the rest: times site.yml (first converge, idempotent re-run), measures with wrk inside
+the container against 127.0.0.1 only (dynamic page through nginx vs one backend, a 100 KB static
+file through nginx vs Tornado's StaticFileHandler, upstream keepalive off, fork mode), runs a
+rolling deploy under load (tests/load/loadgen.py from the controller to the container's address),
+prints a table and writes docs/benchmarks.md with a plot of the deploy.
+
+Every load is bounded: wrk runs a fixed number of seconds at a fixed number of connections, the
+load generator has a time limit and only talks to the container.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEMO = os.path.join(ROOT, "roles", "app", "files", "demo")
+STATIC_NAME = "bench-100k.bin"
+STATIC_SIZE = 100 * 1024
+# The demo app's home page: a template rendered per request (about 3 KB of HTML).
+DYNAMIC_PATH = "/"
+STATIC_PATH = "/static/" + STATIC_NAME
+BACKEND = "127.0.0.1:8000"
+NGINX = "127.0.0.1:80"
+
+
+class Bench(object):
+    def __init__(self, args):
+        self.args = args
+        self.work = os.path.abspath(args.work)
+        self.log_path = os.path.join(self.work, "bench.log")
+        self.results = []  # rows of the table
+        self.plays = {}  # name -> {seconds, rc, recap}
+        self.commands = []  # every command that produced a figure, as run
+        self.src = None
+        self.notes = []
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def say(self, text):
+        print("==> " + text, file=sys.stderr, flush=True)
+
+    def log(self, text):
+        with open(self.log_path, "a") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+
+    def run(self, argv, check=True, env=None, timeout=900):
+        self.log("$ " + " ".join(shlex.quote(a) for a in argv))
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                              env=env, timeout=timeout, check=False)
+        self.log(proc.stdout)
+        if check and proc.returncode != 0:
+            tail = "\n".join(proc.stdout.splitlines()[-30:])
+            raise SystemExit("bench: command failed (exit %d): %s\n%s" % (proc.returncode, " ".join(argv), tail))
+        return proc
+
+    def in_container(self, command, check=True, timeout=300):
+        return self.run(["docker", "exec", self.args.container, "sh", "-c", command], check=check, timeout=timeout)
+
+    # --- the app's source: the demo, plus a 100 KB static file; v2 differs by its VERSION ------
+
+    def make_sources(self):
+        for version in ("1", "2"):
+            dest = os.path.join(self.work, "src", "v" + version)
+            if os.path.exists(dest):
+                shutil.rmtree(dest)
+            shutil.copytree(DEMO, dest)
+            with open(os.path.join(dest, "VERSION"), "w") as handle:
+                handle.write(version + "\n")
+            # Incompressible and the same on every run (a fixed seed).
+            with open(os.path.join(dest, "static", STATIC_NAME), "wb") as handle:
+                handle.write(random.Random(100).randbytes(STATIC_SIZE))
+        self.src = os.path.join(self.work, "src", "v1")
+
+    # --- playbooks -----------------------------------------------------------------------------
+
+    def playbook(self, key, playbook, extra=None, profile=False, check=True):
+        variables = {"app_source": "dir", "app_src_dir": self.src, "limits_nofile": 16384}
+        variables.update(extra or {})
+        argv = ["ansible-playbook", "-i", self.args.inventory, os.path.join("playbooks", playbook), "-e", json.dumps(variables)]
+        env = dict(os.environ)
+        if profile:
+            env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
+        self.say("ansible-playbook %s %s" % (playbook, " ".join("%s=%s" % kv for kv in (extra or {}).items())))
+        began = time.monotonic()
+        proc = self.run(argv, check=False, env=env, timeout=1200)
+        seconds = time.monotonic() - began
+        match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", proc.stdout)
+        recap = dict(zip(("ok", "changed", "unreachable", "failed", "skipped"), map(int, match.groups()))) if match else {}
+        self.plays[key] = {"seconds": seconds, "rc": proc.returncode, "recap": recap, "output": proc.stdout}
+        self.commands.append(" ".join(shlex.quote(a) for a in argv))
+        if check and proc.returncode != 0:
+            tail = "\n".join(proc.stdout.splitlines()[-30:])
+            raise SystemExit("bench: %s failed (exit %d; log %s)\n%s" % (playbook, proc.returncode, self.log_path, tail))
+        return self.plays[key]
+
+    @staticmethod
+    def top_tasks(output, count=10):
+        """The slowest tasks from profile_tasks' recap."""
+        recap = output.split("TASKS RECAP", 1)[-1]
+        rows = re.findall(r"^(.+?) -{2,} ?(\d+\.\d+)s$", recap, re.M)
+        return [(name.strip(), float(secs)) for name, secs in rows][:count]
+
+    # --- wrk -------------------------------------------------------------------------------------
+
+    def install_wrk(self):
+        self.say("installing wrk in the container (Debian package)")
+        self.in_container("command -v wrk >/dev/null || { export DEBIAN_FRONTEND=noninteractive; "
+                          "apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }")
+
+    @staticmethod
+    def to_ms(text):
+        number, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+    def wrk(self, label, target, path, note=""):
+        """Warm up, then one bounded wrk run inside the container against loopback."""
+        url = "http://%s%s" % (target, path)
+        base = "wrk -t%d -c%d --timeout 5s" % (self.args.threads, self.args.connections)
+        self.in_container("%s -d2s %s >/dev/null" % (base, url), check=False)
+        command = "%s -d%ds --latency %s" % (base, self.args.seconds, url)
+        self.say("%s: %s" % (label, command))
+        out = self.in_container(command, timeout=self.args.seconds + 60).stdout
+        self.commands.append("docker exec %s %s" % (self.args.container, command))
+        socket_errors = (re.search(r"Socket errors:.*", out) or [""])[0]
+        row = {"label": label, "url": url, "note": note,
+               "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+               "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+               "p50": self.to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+               "p99": self.to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+               "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+               "errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", socket_errors))}
+        self.results.append(row)
+        return row
+
+    def unavailable(self, label, url, why):
+        self.results.append({"label": label, "url": url, "note": "not available: " + why, "rps": None})
+
+    # --- the rolling deploy under load -----------------------------------------------------------
+
+    def rolling_deploy(self):
+        address = self.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                            self.args.container]).stdout.split()[0]
+        report_path = os.path.join(self.work, "rolling-deploy.json")
+        stop_file = os.path.join(self.work, "rolling-deploy.stop")
+        for path in (report_path, stop_file):
+            if os.path.exists(path):
+                os.remove(path)
+        argv = [sys.executable, os.path.join(ROOT, "tests", "load", "loadgen.py"), "--url", "http://%s" % address,
+                "--rate", str(self.args.deploy_rate), "--clients", "16", "--seconds", "600", "--timeout", "10",
+                "--stop-file", stop_file, "--out", report_path]
+        self.commands.append(" ".join(shlex.quote(a) for a in argv))
+        self.say("rolling deploy of v2 under load (%s requests/s from the controller to %s)" % (self.args.deploy_rate, address))
+        loadgen = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        try:
+            time.sleep(5)
+            deploy_start = time.time()
+            self.src = os.path.join(self.work, "src", "v2")
+            play = self.playbook("deploy", "deploy.yml")
+            deploy_end = time.time()
+            time.sleep(5)
+        finally:
+            with open(stop_file, "w"):
+                pass
+            out, _err = loadgen.communicate(timeout=60)
+            self.log(out)
+        with open(report_path) as handle:
+            report = json.load(handle)
+        versions = self.in_container("for p in 8000 8001 8002 8003; do python3 -c \"import json, urllib.request; "
+                                     "print(json.load(urllib.request.urlopen('http://127.0.0.1:'+'$p'+'/healthz'))['version'])\"; "
+                                     "done").stdout.split()
+        # When each backend started (supervisord's uptime, read right after the deploy): the restarts.
+        status = self.in_container("date +%s; supervisorctl status", check=False).stdout.splitlines()
+        restarts = {}
+        for line in status[1:]:
+            match = re.search(r"-(\d+)\s+RUNNING\s+pid \d+, uptime (\d+):(\d+):(\d+)", line)
+            if match:
+                port, hours, minutes, secs = (int(g) for g in match.groups())
+                restarts[port] = int(status[0]) - (hours * 3600 + minutes * 60 + secs) - report["started_at"]
+        report.update(deploy_from=deploy_start - report["started_at"], deploy_to=deploy_end - report["started_at"],
+                      deploy_seconds=play["seconds"], served_after=versions, restarts=restarts)
+        return report
+
+    def plot(self, report, path):
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+        timeline = report["timeline"]
+        # The last second is partial (the generator stopped in it): leave it out.
+        timeline = timeline[:-1] if len(timeline) > 1 else timeline
+        seconds = [slot["second"] for slot in timeline]
+        figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 5.5), dpi=100)
+        top.plot(seconds, [slot["ok"] for slot in timeline], color="tab:blue", label="answered (2xx/3xx)")
+        failed = [(slot["second"], slot["failed"]) for slot in timeline if slot["failed"]]
+        top.scatter([f[0] for f in failed], [f[1] for f in failed], color="tab:red", marker="x", zorder=3,
+                    label="failed (%d in all)" % report["failed"])
+        top.set_ylabel("requests / s")
+        top.set_ylim(bottom=0)
+        top.set_title("deploy.yml (v1 -> v2, rolling, 4 backends) under %s requests/s through nginx: %d requests, %d failed"
+                      % (self.args.deploy_rate, report["total"], report["failed"]), fontsize=10)
+        bottom.plot(seconds, [slot["p50_ms"] for slot in timeline], color="tab:green", label="p50")
+        bottom.plot(seconds, [slot["p99_ms"] for slot in timeline], color="tab:orange", label="p99")
+        bottom.set_ylabel("latency (ms)")
+        bottom.set_xlabel("seconds since the load started")
+        bottom.set_ylim(bottom=0)
+        for axes in (top, bottom):
+            axes.axvspan(report["deploy_from"], report["deploy_to"], color="0.9", label="deploy.yml running")
+            for number, (port, second) in enumerate(sorted(report["restarts"].items(), key=lambda item: item[1])):
+                axes.axvline(second, color="0.4", linestyle=":", linewidth=1,
+                             label="a backend restarted (supervisord)" if number == 0 else None)
+                if axes is top:
+                    axes.annotate(str(port), (second, 0), xytext=(2, 2), textcoords="offset points", fontsize=7, color="0.3")
+            axes.legend(loc="upper right", fontsize=8)
+            axes.grid(True, alpha=0.3)
+        figure.tight_layout()
+        figure.savefig(path)
+        plt.close(figure)
+
+    # --- facts about the machine and the versions --------------------------------------------------
+
+    def machine(self):
+        with open("/proc/meminfo") as handle:
+            mem_kb = int(re.search(r"MemTotal:\s+(\d+)", handle.read()).group(1))
+        with open("/proc/cpuinfo") as handle:
+            model = (re.search(r"model name\s*:\s*(.+)", handle.read()) or [None, platform.processor() or "unknown"])[1]
+        return {"cpus": os.cpu_count(), "cpu": model.strip(), "memory": "%.1f GiB" % (mem_kb / 1048576.0),
+                "kernel": platform.release(), "load": "%.2f %.2f %.2f" % os.getloadavg()}
+
+    def versions(self):
+        def first_line(text):
+            return text.strip().splitlines()[0] if text.strip() else "unknown"
+        return {
+            "nginx": first_line(self.in_container("nginx -v 2>&1").stdout).replace("nginx version: ", ""),
+            "Tornado": first_line(self.in_container("/srv/demo/current/venv/bin/python -c 'import tornado; print(tornado.version)'").stdout),
+            "Python (container)": first_line(self.in_container("python3 -V").stdout),
+            "ansible-core": first_line(self.run(["ansible", "--version"]).stdout),
+            "wrk": first_line(self.in_container("wrk -v 2>&1 || true").stdout),
+            "Docker": first_line(self.run(["docker", "version", "-f", "{{.Server.Version}}"]).stdout),
+            "Debian (container)": first_line(self.in_container("cat /etc/debian_version").stdout),
+        }
+
+    # --- the whole run ---------------------------------------------------------------------------
+
+    def main(self):
+        os.makedirs(self.work, exist_ok=True)
+        if os.path.exists(self.log_path):
+            os.remove(self.log_path)
+        started = time.monotonic()
+        machine = self.machine()
+        self.make_sources()
+
+        self.playbook("first", "site.yml")
+        self.playbook("rerun", "site.yml", profile=True)
+        if self.plays["rerun"]["recap"].get("changed"):
+            self.notes.append("the re-run of site.yml reported %d changed tasks (expected 0)" % self.plays["rerun"]["recap"]["changed"])
+
+        self.install_wrk()
+        self.wrk("dynamic page, nginx -> 4 backends (ports)", NGINX, DYNAMIC_PATH)
+        self.wrk("dynamic page, one Tornado process directly", BACKEND, DYNAMIC_PATH)
+        self.wrk("100 KB static file, nginx", NGINX, STATIC_PATH)
+        self.wrk("100 KB static file, Tornado StaticFileHandler", BACKEND, STATIC_PATH)
+
+        deploy = self.rolling_deploy()
+        self.plot(deploy, self.args.plot)
+
+        self.playbook("keepalive_off", "site.yml", {"nginx_upstream_keepalive": 0})
+        upstream = self.in_container("nginx -T 2>/dev/null | sed -n '/^upstream /,/^}/p'").stdout
+        if re.search(r"^\s*keepalive \d+;", upstream, re.M):
+            self.unavailable("dynamic page, nginx, upstream keepalive off", "http://%s%s" % (NGINX, DYNAMIC_PATH),
+                             "nginx_upstream_keepalive=0 left keepalive in the upstream")
+        else:
+            self.wrk("dynamic page, nginx, upstream keepalive off", NGINX, DYNAMIC_PATH)
+
+        play = self.playbook("fork", "site.yml", {"app_process_model": "fork", "app_processes": 0}, check=False)
+        if play["rc"] == 0:
+            children = self.in_container("pgrep -c -f '[w]ebops_tornado_launcher' || true").stdout.strip()
+            note = "%s launcher processes (parent + one child per CPU)" % children
+            self.wrk("dynamic page, nginx -> fork mode (1 port)", NGINX, DYNAMIC_PATH, note)
+            self.wrk("dynamic page, fork mode directly (1 port)", BACKEND, DYNAMIC_PATH, note)
+        else:
+            why = (re.findall(r'FAILED! => .*?"msg": "(.*?)"', play["output"]) or ["site.yml failed (see the log)"])[0]
+            why = " ".join(why.split())[:150]
+            for label, target in (("dynamic page, nginx -> fork mode (1 port)", NGINX),
+                                  ("dynamic page, fork mode directly (1 port)", BACKEND)):
+                self.unavailable(label, "http://%s%s" % (target, DYNAMIC_PATH), "app_process_model=fork: " + why)
+
+        versions = self.versions()
+        total = time.monotonic() - started
+        table = self.table()
+        print("\n" + table + "\n")
+        print(self.plays_table())
+        print("rolling deploy: %(total)d requests, %(failed)d failed, %(rate)s/s; backends serve %(served_after)s after it" % deploy)
+        with open(self.args.doc, "w") as handle:
+            handle.write(self.document(machine, versions, table, deploy, total))
+        self.say("wrote %s and %s (%.0f s; log %s)" % (
+            os.path.relpath(self.args.doc, ROOT), os.path.relpath(self.args.plot, ROOT), total, self.log_path))
+
+    # --- output ------------------------------------------------------------------------------------
+
+    def table(self):
+        lines = ["| measurement | requests/s | p50 (ms) | p99 (ms) | requests | non-2xx | socket errors |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in self.results:
+            if row["rps"] is None:
+                lines.append("| %s | %s | | | | | |" % (row["label"], row["note"]))
+                continue
+            lines.append("| %s | %.0f | %.1f | %.1f | %d | %d | %d |" % (
+                row["label"], row["rps"], row["p50"], row["p99"], row["requests"], row["non2xx"], row["errors"]))
+        return "\n".join(lines)
+
+    def plays_table(self):
+        names = {"first": "site.yml, first converge", "rerun": "site.yml, idempotent re-run",
+                 "deploy": "deploy.yml, v1 -> v2 (rolling, under load)",
+                 "keepalive_off": "site.yml -e nginx_upstream_keepalive=0",
+                 "fork": "site.yml -e app_process_model=fork"}
+        lines = ["| run | wall time (s) | ok | changed | failed |", "|---|---:|---:|---:|---:|"]
+        for key in ("first", "rerun", "deploy", "keepalive_off", "fork"):
+            play = self.plays.get(key)
+            if play:
+                recap = play["recap"]
+                lines.append("| %s | %.1f | %s | %s | %s |" % (
+                    names[key], play["seconds"], recap.get("ok", "-"), recap.get("changed", "-"), recap.get("failed", "-")))
+        return "\n".join(lines)
+
+    def row(self, label):
+        return next((r for r in self.results if r["label"].startswith(label) and r["rps"]), None)
+
+    def ratio(self, first, second):
+        one, two = self.row(first), self.row(second)
+        return one["rps"] / two["rps"] if one and two and two["rps"] else None
+
+    def interpretation(self, deploy):
+        points = []
+        nginx_vs_one = self.ratio("dynamic page, nginx -> 4", "dynamic page, one Tornado")
+        if nginx_vs_one:
+            points.append(
+                "Dynamic page: nginx in front of 4 Tornado processes served %.1fx the requests/s of one Tornado process "
+                "on its own. One Tornado process is one Python thread: it uses one CPU at most, so the gain is bounded by "
+                "the number of CPUs (%d here), and nginx, wrk and the backends share those same CPUs in this test."
+                % (nginx_vs_one, os.cpu_count()))
+        fork_vs_ports = self.ratio("dynamic page, nginx -> fork", "dynamic page, nginx -> 4")
+        if fork_vs_ports:
+            points.append(
+                "Fork mode (one port, HTTPServer.start(0): one child per CPU, the kernel spreads connections) reached "
+                "%.2fx the requests/s of the one-port-per-process layout through nginx: both use every CPU; the port "
+                "layout is what allows rolling restarts." % fork_vs_ports)
+        static = self.ratio("100 KB static file, nginx", "100 KB static file, Tornado")
+        if static:
+            points.append(
+                "100 KB static file: nginx (sendfile, no Python) served %.1fx the requests/s of Tornado's "
+                "StaticFileHandler, which is why the guide puts static files on nginx." % static)
+        keepalive = self.ratio("dynamic page, nginx -> 4", "dynamic page, nginx, upstream keepalive off")
+        if keepalive:
+            points.append(
+                "Upstream keepalive: on served %.2fx the requests/s of off (a new TCP connection to a backend for "
+                "every request). On loopback a handshake is cheap; across a network the difference grows." % keepalive)
+        points.append(
+            "Rolling deploy: %d requests at %s/s while deploy.yml restarted the 4 backends one by one, %d failed; "
+            "every backend served version %s afterwards."
+            % (deploy["total"], deploy["rate"], deploy["failed"], "/".join(sorted(set(deploy["served_after"])))))
+        rerun = self.plays.get("rerun")
+        if rerun:
+            points.append(
+                "site.yml re-run: %.1f s for %s tasks (ok) with 0 expected changes. Each task costs a round trip "
+                "through `docker exec` plus ansible-core's per-task work on the controller; the slowest tasks are "
+                "listed above." % (rerun["seconds"], rerun["recap"].get("ok", "?")))
+        return "\n".join("- " + p for p in points)
+
+    def document(self, machine, versions, table, deploy, total):
+        rerun = self.plays["rerun"]
+        slow = "\n".join("| %s | %.2f |" % (name.replace("|", "\\|"), secs) for name, secs in self.top_tasks(rerun["output"]))
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        out = [
+            "# Benchmarks",
+            "",
+            "Generated by `./scripts/bench` on %s in %.0f s (not part of `./scripts/test`). Run it again to "
+            "regenerate this page and the plot; numbers from a shared or busy machine are noisy (the load "
+            "average when it started is below)." % (now, total),
+            "",
+            "## Machine",
+            "",
+            "| | |", "|---|---|",
+            "| CPUs (nproc) | %s (%s) |" % (machine["cpus"], machine["cpu"]),
+            "| memory | %s |" % machine["memory"],
+            "| kernel | %s |" % machine["kernel"],
+            "| load average at the start | %s |" % machine["load"],
+            "",
+            "Everything runs on this one machine: the container `%s` (systemd, `--ulimit nofile=16384:16384`, "
+            "`limits_nofile=16384`) holds nginx, supervisord with 4 Tornado processes (ports 8000-8003) and wrk, "
+            "so the load generator competes with the server for the same CPUs." % self.args.container,
+            "",
+            "## Versions",
+            "",
+            "| | |", "|---|---|",
+        ] + ["| %s | %s |" % item for item in versions.items()] + [
+            "",
+            "## Results",
+            "",
+            "wrk inside the container against 127.0.0.1, %d s per row after a 2 s warm-up, %d thread(s), %d connections. "
+            "Dynamic page: `%s` of the bundled demo app (a template rendered per request, about 3 KB); static file: "
+            "`%s` (%d bytes, incompressible) in the app's static directory, served by nginx from disk or by the "
+            "backend's StaticFileHandler on port 8000."
+            % (self.args.seconds, self.args.threads, self.args.connections, DYNAMIC_PATH, STATIC_PATH, STATIC_SIZE),
+            "",
+            table,
+            "",
+            "### Playbook wall times",
+            "",
+            "Single host, `community.docker.docker` connection with pipelining, no fact gathering.",
+            "",
+            self.plays_table(),
+            "",
+            "Slowest tasks of the idempotent re-run (`ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks`):",
+            "",
+            "| task | seconds |", "|---|---:|",
+            slow,
+            "",
+            "### Rolling deploy under load",
+            "",
+            "`deploy.yml` with `app_source: dir` moving from a copy of the demo with `VERSION` 1 to one with `VERSION` 2, "
+            "while `tests/load/loadgen.py` sends GET / and xsrf-protected POST /login through nginx from the controller "
+            "at %s requests/s: %d requests, **%d failed**, backends serving version %s afterwards. The deploy took %.1f s "
+            "(shaded)." % (self.args.deploy_rate, deploy["total"], deploy["failed"], "/".join(deploy["served_after"]),
+                           deploy["deploy_seconds"]),
+            "",
+            "![requests/s, failures and latency during a rolling deploy](%s)" % os.path.basename(self.args.plot),
+            "",
+            "## What it shows",
+            "",
+            self.interpretation(deploy),
+        ]
+        if self.notes:
+            out += ["", "Notes: " + "; ".join(self.notes) + "."]
+        out += [
+            "",
+            "## Faults",
+            "",
+            "Failure behaviour (backends killed with SIGKILL under load, all backends down, a container restart, a "
+            "rejected nginx value) is tested, not benchmarked: `molecule test -s faults` (see "
+            "`molecule/faults/verify.yml`), which prints its own figures.",
+            "",
+            "## Commands",
+            "",
+            "```sh",
+            "./scripts/bench",
+            "# which runs, against the container %s:" % self.args.container,
+        ] + [c.replace(sys.executable, "python").replace(ROOT + "/", "") for c in self.commands] + ["```", ""]
+        return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--container", required=True)
+    parser.add_argument("--inventory", required=True)
+    parser.add_argument("--work", required=True, help="scratch directory (sources, reports, log)")
+    parser.add_argument("--doc", required=True, help="markdown report to write")
+    parser.add_argument("--plot", required=True, help="PNG of the rolling deploy")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per row (at most 30)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (at most 256)")
+    parser.add_argument("--deploy-rate", type=int, default=100, help="requests/s during the rolling deploy (at most 400)")
+    args = parser.parse_args()
+    args.seconds = max(1, min(args.seconds, 30))
+    args.connections = max(1, min(args.connections, 256))
+    args.deploy_rate = max(1, min(args.deploy_rate, 400))
+    os.chdir(ROOT)
+    Bench(args).main()
+
+
+if __name__ == "__main__":
+    main()
