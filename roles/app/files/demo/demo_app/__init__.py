@@ -17,6 +17,7 @@ on; behind nginx, request.host carries nginx's) and ``webops_draining`` (True wh
 
 import asyncio
 import os
+import socket
 import urllib.parse
 
 import tornado.web
@@ -133,6 +134,7 @@ class WhoAmIHandler(BaseHandler):  # pylint: disable=abstract-method
             "remote_ip": self.request.remote_ip,
             "protocol": self.request.protocol,
             "host": self.request.host,
+            "hostname": socket.gethostname(),
             "pid": os.getpid(),
             "port": _server_port(self),
             "version": VERSION,
@@ -149,7 +151,9 @@ class HealthHandler(BaseHandler):  # pylint: disable=abstract-method
             self.set_status(503)
             self.write({"status": "draining"})
             return
-        self.write({"status": "ok", "port": _server_port(self), "pid": os.getpid(), "version": VERSION})
+        # hostname: behind a load balancer with several app hosts, which host answered.
+        self.write({"status": "ok", "hostname": socket.gethostname(), "port": _server_port(self), "pid": os.getpid(),
+                    "version": VERSION})
 
     def head(self):
         self.get()

@@ -1,0 +1,76 @@
+"""Network probes the multihost scenario runs inside its containers (Python standard library only).
+
+    probe.py spread URL CAFILE WANT TRIES   distinct [hostname, port] pairs answering URL (/healthz)
+    probe.py tls HOST PORT CAFILE           TLS version, ALPN and cipher negotiated, certificate verified
+    probe.py connect HOST:PORT...           {HOST:PORT: connected | refused | timeout | error: ...}
+
+Every probe is bounded: TRIES requests at most, 5 s per connection.
+"""
+
+import json
+import socket
+import ssl
+import sys
+import urllib.request
+import warnings
+
+TIMEOUT = 5
+
+
+def spread(url, cafile, want, tries):
+    """Ask URL up to TRIES times until WANT distinct backends answered; print them."""
+    context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
+    seen = set()
+    for _ in range(int(tries)):
+        with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
+            body = json.load(response)
+        seen.add((body["hostname"], int(body["port"])))
+        if len(seen) >= int(want):
+            break
+    print(json.dumps(sorted(seen)))
+
+
+def _handshake(host, port, context):
+    try:
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                return {"version": tls.version(), "alpn": tls.selected_alpn_protocol(), "cipher": tls.cipher()[0]}
+    except (ssl.SSLError, OSError) as exc:
+        return {"error": str(exc)}
+
+
+def tls(host, port, cafile):
+    """Handshakes: the default (verified, ALPN h2), TLS 1.2 only, and TLS 1.1 only (must be refused)."""
+    best = ssl.create_default_context(cafile=cafile)
+    best.set_alpn_protocols(["h2", "http/1.1"])
+    tls12 = ssl.create_default_context(cafile=cafile)
+    tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # TLSVersion.TLSv1_1, on purpose
+    tls11 = ssl.create_default_context(cafile=cafile)
+    tls11.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this client offer TLS 1.1 at all
+    tls11.minimum_version = ssl.TLSVersion.TLSv1_1
+    tls11.maximum_version = ssl.TLSVersion.TLSv1_1
+    print(json.dumps({name: _handshake(host, port, ctx) for name, ctx in
+                      (("default", best), ("tls12", tls12), ("tls11", tls11))}))
+
+
+def _connect(target):
+    host, _, port = target.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=TIMEOUT).close()
+        return "connected"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    except OSError as exc:
+        return f"error: {exc}"
+
+
+def connect(*targets):
+    """Open a TCP connection to each HOST:PORT and say what happened."""
+    print(json.dumps({target: _connect(target) for target in targets}))
+
+
+if __name__ == "__main__":
+    {"spread": spread, "tls": tls, "connect": connect}[sys.argv[1]](*sys.argv[2:])
