@@ -471,11 +471,17 @@ async def _serve(config, port, sockets=None, parent_pipe=None, stop_requested=No
     stopping = asyncio.Event()
     hurry = asyncio.Event()
 
-    def request_stop(reason, escalate=True):
+    signals_received = []
+
+    def request_stop(reason, is_signal=True):
+        if is_signal:
+            signals_received.append(reason)
         if stopping.is_set():
-            if not escalate:
-                return  # the parent's pipe closing after our own SIGTERM is the same stop, not a second one
-            # A second signal means "now": an impatient Ctrl-C, or supervisord escalating.
+            # A second signal means "now": an impatient Ctrl-C, or a second kill. The fork parent's
+            # pipe closing is not a signal: supervisord's stopasgroup sends SIGTERM to the parent and
+            # its children at once, and a child sees that SIGTERM and the pipe, in either order, as one stop.
+            if len(signals_received) < 2:
+                return
             if not hurry.is_set():
                 _LOG.warning("%s again: closing connections with requests still in flight", reason)
                 hurry.set()
@@ -509,7 +515,7 @@ def _on_parent_pipe(loop, fd, request_stop):
         return  # nobody writes; ignore stray bytes rather than guess
     loop.remove_reader(fd)
     # supervisord's stopasgroup signals the children too: that SIGTERM and this EOF are one stop.
-    request_stop("parent process stopping", escalate=False)
+    request_stop("parent process stopping", is_signal=False)
 
 
 def _run_single(config, port):
