@@ -21,7 +21,7 @@ def spread(url, cafile, want, tries):
     """Ask URL up to TRIES times until WANT distinct backends answered; print them."""
     context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
     seen = set()
-    for _ in range(int(tries)):
+    for _attempt in range(int(tries)):
         with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
             body = json.load(response)
         seen.add((body["hostname"], int(body["port"])))
@@ -55,7 +55,7 @@ def tls(host, port, cafile):
 
 
 def _connect(target):
-    host, _, port = target.rpartition(":")
+    host, _colon, port = target.rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=TIMEOUT).close()
         return "connected"

@@ -47,9 +47,10 @@ The re-executed process gets ``sys.executable`` and ``sys.argv`` only, so nothin
 interpreter flags such as ``-u`` (the role sets PYTHONUNBUFFERED in the environment instead).
 
 Stopping (SIGTERM or SIGINT): the listening socket closes at once (new connections are refused,
-nginx moves on to the other processes), idle keep-alive connections are closed, every response
-still going out says ``Connection: close``, and requests in flight get up to grace_seconds to
-finish. A second signal cuts the wait short.
+nginx moves on to the other processes), every response still going out says ``Connection:
+close``, and the process waits up to grace_seconds for requests in flight to finish and for the
+peer to close its idle keep-alive connections (closing them from this side could race with a
+request nginx is sending). A second signal cuts the wait short.
 
 Exit status: 0 after a clean stop (SIGTERM or SIGINT, then a drain of at most grace_seconds),
 2 when the config, the factory or the cookie secret is unusable, 1 when the port cannot be bound.
@@ -383,8 +384,9 @@ class _InFlight(tornado.httputil.HTTPMessageDelegate):
 class _DrainingHTTPServer(tornado.httpserver.HTTPServer):
     """HTTPServer that tells connections with a request in flight from idle keep-alive ones.
 
-    Waiting for every open connection to close would always take the whole grace period: nginx
-    keeps idle upstream connections open. Idle ones are closed at once; busy ones get to finish.
+    The drain waits for the peer to close every connection (nginx closes idle upstream ones after
+    its upstream keepalive_timeout); requests in flight finish, and only the grace period's end
+    closes what is left.
     Tornado calls start_request when a connection starts waiting for its next request (so the
     previous response is complete) and on_close when the connection is gone.
     """
@@ -415,10 +417,13 @@ class _DrainingHTTPServer(tornado.httpserver.HTTPServer):
         self.stop()  # closes the listening sockets: new connections are refused from here on
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace_seconds
+        # Idle keep-alive connections are NOT closed from this side: nginx may be writing a request
+        # (a POST it will never retry) into one at that very moment. A request that still arrives
+        # on one is answered with `Connection: close`, and nginx closes idle upstream connections
+        # itself after its upstream keepalive_timeout, which webops.tornado.nginx keeps shorter
+        # than this grace period. So the drain ends when the peer has closed every connection.
         while True:
-            for conn in list(self._open_conns - self._busy_conns):
-                conn.stream.close()  # idle keep-alive: nothing to lose, and nginx retries elsewhere
-            if not self._busy_conns or hurry.is_set() or loop.time() >= deadline:
+            if not self._open_conns or hurry.is_set() or loop.time() >= deadline:
                 break
             await asyncio.sleep(_DRAIN_POLL_SECONDS)
         cut_short = len(self._busy_conns)
