@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for webops.tornado.check_inputs: runs on the controller only (no remote round trip)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
+
+
+class ActionModule(ActionBase):
+    """Check variables against the collection's input rules before any host changes."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(('rules', 'values', 'prefix'))
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        rules = self._task.args.get('rules')
+        values = self._task.args.get('values')
+        prefix = self._task.args.get('prefix') or ''
+        if not isinstance(rules, dict) or not rules:
+            raise AnsibleActionFail('check_inputs: rules must be a non-empty mapping of variable names to rules')
+        try:
+            for rule in rules.values():
+                inputs.normalise_rule(rule)
+        except inputs.InputError as exc:
+            raise AnsibleActionFail('check_inputs: %s' % exc)
+        if values is None:
+            # As validate_argument_spec does: the role's variables, templated as the tasks will see them.
+            values = self._templar.template(dict((name, task_vars[name]) for name in rules if name in task_vars))
+        elif not isinstance(values, dict):
+            raise AnsibleActionFail('check_inputs: values must be a mapping')
+        messages = inputs.errors(rules, values, prefix=prefix)
+        result['changed'] = False
+        if messages:
+            result['failed'] = True
+            result['errors'] = messages
+            result['msg'] = ' '.join(messages)
+        else:
+            result['checked'] = sorted(name for name in rules if name in values)
+            result['msg'] = 'All %d inputs are acceptable.' % len(result['checked'])
+        return result

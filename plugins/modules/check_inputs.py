@@ -1,0 +1,78 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: check_inputs
+short_description: Check a role's variables against the collection's input rules, on the controller
+version_added: 0.2.0
+description:
+  - The collection's one validation layer. Each role names the kind of each of its variables once
+    (C(__<role>_input_rules) in its C(vars/main.yml)): a name, a user, host names as nginx accepts them, an
+    nginx size or time, a URL path, an absolute normalised path inside allowed roots, environment variables,
+    and so on. This action checks every one of them and fails with one sentence per refused variable,
+    naming it and saying what it must be, before any task changes a host.
+  - No value with a control character (newline, carriage return, NUL, tab) passes a kind that reaches a
+    rendered file. Values that are free text by nature (environment values, application settings) are
+    rendered inert instead (JSON) and only NUL is refused.
+  - Secret values (kinds C(secret), C(environment), C(pem_key), or C(secret=true)) are never shown.
+  - Runs on the controller only; nothing is sent to the host.
+options:
+  rules:
+    description:
+      - Variable name to rule. A rule is a kind name or a mapping with C(kind) and its parameters
+        (for example C(roots) for a path, C(minimum) and C(maximum) for an int), plus C(empty) (null and
+        an empty string are accepted), C(also) (literal values accepted besides the kind's) and C(secret).
+      - The kinds are listed in C(plugins/plugin_utils/inputs.py).
+    type: dict
+    required: true
+  values:
+    description:
+      - The values to check, by variable name. Default is each variable of O(rules) as the task sees it
+        (variables not defined are skipped: the argument spec says what is required).
+    type: dict
+  prefix:
+    description: Text put in front of each variable name in the messages, for example C(supervisor_groups[demo].).
+    type: str
+    default: ""
+author:
+  - webops.tornado contributors (@webops)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Check every input of the role before anything changes
+  webops.tornado.check_inputs:
+    rules:
+      app_name: name
+      app_home: {kind: path, roots: [/srv, /opt]}
+      nginx_server_name: server_names
+      app_environment: environment
+"""
+
+RETURN = r"""
+checked:
+  description: The variables that were checked.
+  returned: always
+  type: list
+  elements: str
+errors:
+  description: One sentence per refused variable.
+  returned: failure
+  type: list
+  elements: str
+"""

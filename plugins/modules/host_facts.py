@@ -1,0 +1,187 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_facts
+short_description: Read what the collection's checks need from a host, in one call, changing nothing
+version_added: 0.2.0
+description:
+  - Returns the host's vCPU count, its addresses, every listening TCP socket with the user (and, where
+    visible, the processes) that holds it, its user and group accounts, and the content of a few small files.
+  - The roles read it once per host and run, before anything changes, to refuse a port another process
+    holds (naming its owner), an existing account the role did not create, and to find the current release.
+  - Listening sockets come from C(/proc/net/tcp) and C(/proc/net/tcp6); a socket's processes are found
+    through C(/proc/PID/fd) where the reader may look (root without C(CAP_SYS_PTRACE), as in a container,
+    sees only its own users' processes; the owning user is always known).
+options:
+  files:
+    description: Small files to read (at most 64 KiB each); a missing or unreadable file gives null.
+    type: list
+    elements: path
+    default: []
+author:
+  - webops.tornado contributors (@webops)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reads only.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read the host once for every check
+  webops.tornado.host_facts:
+    files: [/srv/demo/current/RELEASE.json]
+  register: host
+"""
+
+RETURN = r"""
+nproc:
+  description: Number of vCPUs this process may run on.
+  returned: always
+  type: int
+addresses:
+  description: The host's addresses, as C(hostname -I) lists them (no loopback, no link-local).
+  returned: always
+  type: list
+  elements: str
+listeners:
+  description: Listening TCP sockets.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    address: {description: Local address (C(0.0.0.0) or C(::) for every interface)., type: str}
+    port: {description: Local port., type: int}
+    uid: {description: Owner of the socket., type: int}
+    user: {description: Name of the owner (or the uid as text)., type: str}
+    processes: {description: "C(name[pid]) of the processes holding it, where visible.", type: list, elements: str}
+users:
+  description: Every account, by name.
+  returned: always
+  type: dict
+groups:
+  description: Every group, by name, with its gid and members.
+  returned: always
+  type: dict
+files:
+  description: Path to content (text), or null.
+  returned: always
+  type: dict
+"""
+
+import grp
+import os
+import pwd
+import socket
+import struct
+
+from ansible.module_utils.basic import AnsibleModule
+
+MAX_FILE = 65536
+TCP_LISTEN = '0A'
+
+
+def parse_proc_net_tcp(text, ipv6=False):
+    """[(address, port, uid, inode)] of the LISTEN sockets in the text of /proc/net/tcp or tcp6."""
+    sockets = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10 or fields[3] != TCP_LISTEN:
+            continue
+        address_hex, port_hex = fields[1].split(':')
+        raw = bytes.fromhex(address_hex)
+        if ipv6:
+            # four little-endian 32-bit words
+            raw = b''.join(struct.pack('>I', struct.unpack('<I', raw[i:i + 4])[0]) for i in range(0, 16, 4))
+            address = socket.inet_ntop(socket.AF_INET6, raw)
+        else:
+            address = socket.inet_ntop(socket.AF_INET, struct.pack('>I', struct.unpack('<I', raw)[0]))
+        sockets.append((address, int(port_hex, 16), int(fields[7]), fields[9]))
+    return sockets
+
+
+def socket_owners(proc='/proc'):
+    """inode -> ['name[pid]', ...] for the sockets this reader may see in /proc/PID/fd."""
+    owners = {}
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        fd_dir = os.path.join(proc, pid, 'fd')
+        try:
+            fds = os.listdir(fd_dir)
+            with open(os.path.join(proc, pid, 'comm')) as handle:
+                name = handle.read().strip()
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith('socket:['):
+                owners.setdefault(target[8:-1], []).append('%s[%s]' % (name, pid))
+    return owners
+
+
+def user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def listeners(proc='/proc'):
+    found = []
+    for name, ipv6 in (('tcp', False), ('tcp6', True)):
+        try:
+            with open(os.path.join(proc, 'net', name)) as handle:
+                found.extend(parse_proc_net_tcp(handle.read(), ipv6=ipv6))
+        except OSError:
+            continue
+    owners = socket_owners(proc) if found else {}
+    return [{'address': address, 'port': port, 'uid': uid, 'user': user_name(uid),
+             'processes': sorted(set(owners.get(inode, [])))}
+            for address, port, uid, inode in sorted(found, key=lambda s: (s[1], s[0]))]
+
+
+def read_small(path):
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read(MAX_FILE + 1)
+    except (OSError, IOError):
+        return None
+    if len(data) > MAX_FILE:
+        return None
+    return data.decode('utf-8', 'replace')
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[])),
+                           supports_check_mode=True)
+    rc, out, err = module.run_command(['hostname', '-I'])
+    if rc != 0:
+        module.fail_json(msg='hostname -I failed: %s' % err.strip())
+    module.exit_json(
+        changed=False,
+        nproc=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1),
+        addresses=out.split(),
+        listeners=listeners(),
+        users=dict((u.pw_name, {'uid': u.pw_uid, 'gid': u.pw_gid, 'gecos': u.pw_gecos, 'home': u.pw_dir,
+                                'shell': u.pw_shell}) for u in pwd.getpwall()),
+        groups=dict((g.gr_name, {'gid': g.gr_gid, 'members': list(g.gr_mem)}) for g in grp.getgrall()),
+        files=dict((path, read_small(path)) for path in module.params['files']),
+    )
+
+
+if __name__ == '__main__':
+    main()

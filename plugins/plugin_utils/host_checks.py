@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of the input against what a host already has (webops.tornado.host_facts), before any change.
+
+Pure functions of the host's facts, so the unit tests drive them with made-up hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# Accounts created by webops.tornado.app carry this comment (GECOS), followed by the app's name.
+ACCOUNT_MARKER = 'webops.tornado app'
+NOLOGIN_SHELLS = ('/usr/sbin/nologin', '/sbin/nologin', '/bin/false')
+
+
+def _ours(entry, home):
+    """An account this role created: marked, or (created before the marker existed) a no-login system
+    account whose home is the app's home."""
+    if entry.get('gecos', '').startswith(ACCOUNT_MARKER):
+        return True
+    return entry.get('home') == home and entry.get('shell') in NOLOGIN_SHELLS and entry.get('uid', 0) < 1000
+
+
+def account_problems(host, user, group, home):
+    """Sentences about app_user/app_group taking over an account the role did not create."""
+    users = host.get('users') or {}
+    groups = host.get('groups') or {}
+    problems = []
+    if user == 'root' or group == 'root':
+        problems.append('app_user and app_group must not be root (got %s/%s): app processes never run as root.' % (user, group))
+        return problems
+    entry = users.get(user)
+    if entry is not None and not _ours(entry, home):
+        problems.append(
+            'app_user: %s is an existing account this role did not create (uid %s, home %s, shell %s); running the app '
+            'as it would hand it the app\'s secrets and files. Choose a name of its own (the default is app_name).'
+            % (user, entry.get('uid'), entry.get('home'), entry.get('shell')))
+    found = groups.get(group)
+    if found is not None:
+        owner = users.get(user)
+        primary = owner is not None and _ours(owner, home) and owner.get('gid') == found.get('gid')
+        if not primary:
+            problems.append(
+                'app_group: %s is an existing group (gid %s) that is not the primary group of an account this role '
+                'created; its members would read the app\'s secrets. Choose a group of its own (the default is app_user).'
+                % (group, found.get('gid')))
+    return problems
+
+
+def port_conflicts(listeners, ports, variable, owners=(), processes=()):
+    """Sentences about ``ports`` that another user's (or another program's) socket already holds.
+
+    A socket is ours when its owner is in ``owners`` (user names), or when ``processes`` is given and
+    every process holding it has one of those names (e.g. nginx for nginx's own listen ports).
+    """
+    problems = []
+    wanted = set(int(port) for port in ports)
+    held = {}
+    for sock in listeners or []:
+        if int(sock['port']) in wanted:
+            held.setdefault(int(sock['port']), []).append(sock)
+    for port in sorted(held):
+        for sock in held[port]:
+            names = set(p.split('[')[0] for p in sock.get('processes') or [])
+            if sock.get('user') in owners or (processes and names and names <= set(processes)):
+                continue
+            who = 'user %s' % sock.get('user')
+            if sock.get('processes'):
+                who += ' (%s)' % ', '.join(sock['processes'])
+            problems.append('%s: port %d is already held on %s by %s; a backend or nginx could not bind it. Choose '
+                            'another port, or stop that program.' % (variable, port, sock.get('address'), who))
+            break
+    return problems
