@@ -1,0 +1,77 @@
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the real site playbook once per row of bad input, several rows at a time, and report each outcome.
+
+    python run_cases.py --ansible-playbook PATH --inventory INV --cases cases.json --extra canary.json --jobs 4
+
+Every row is a full `ansible-playbook webops.tornado.site -e <row vars + extra>` with the ansible.posix.json
+callback; the rows change nothing on the host when the collection is right, so they may run side by side.
+Prints one JSON list: per row its id, class, expected variable, rc, changed count, and the messages of the
+failed results (loop items included), never the task names or the argument spec.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+
+
+def failed_messages(report, host):
+    messages = []
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            result = task.get("hosts", {}).get(host)
+            if not result or not result.get("failed"):
+                continue
+            messages.append(str(result.get("msg", "")))
+            for item in result.get("results", []) or []:
+                if isinstance(item, dict) and item.get("failed"):
+                    messages.append(str(item.get("msg", "")))
+    return [m for m in messages if m and m != "One or more items failed"]
+
+
+def run_row(args, row, extra):
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
+               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    extra_vars = dict(row["vars"])
+    extra_vars.update(extra)
+    proc = subprocess.run([args.ansible_playbook, "-i", args.inventory, "webops.tornado.site", "-e", json.dumps(extra_vars)],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        report = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        report = {}
+    stats = report.get("stats", {}).get(args.host, {})
+    messages = failed_messages(report, args.host)
+    outcome = {
+        "id": row["id"], "class": row.get("class", ""), "expect": row["expect"], "rc": proc.returncode,
+        "changed": stats.get("changed", "no recap"), "messages": messages,
+        "stderr": proc.stderr[-1500:] if not messages else "",
+    }
+    outcome["ok"] = (proc.returncode != 0 and outcome["changed"] == 0
+                     and any(row["expect"] in message for message in messages))
+    return outcome
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ansible-playbook", required=True)
+    parser.add_argument("--inventory", required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--cases", required=True, help="JSON list of rows: id, class, vars, expect")
+    parser.add_argument("--extra", default="{}", help="JSON object added to every row's vars")
+    parser.add_argument("--jobs", type=int, default=4)
+    args = parser.parse_args()
+    with open(args.cases, encoding="utf-8") as handle:
+        rows = json.load(handle)
+    extra = json.loads(args.extra)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        outcomes = list(pool.map(lambda row: run_row(args, row, extra), rows))
+    json.dump(outcomes, sys.stdout, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
