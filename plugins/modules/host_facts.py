@@ -77,6 +77,10 @@ files:
   description: Path to content (text), or null.
   returned: always
   type: dict
+net_admin:
+  description: Whether this (root) process has CAP_NET_ADMIN, which nftables needs (a container may lack it).
+  returned: always
+  type: bool
 """
 
 import grp
@@ -88,6 +92,7 @@ import struct
 from ansible.module_utils.basic import AnsibleModule
 
 MAX_FILE = 65536
+CAP_NET_ADMIN = 12
 TCP_LISTEN = '0A'
 
 
@@ -165,6 +170,18 @@ def read_small(path):
     return data.decode('utf-8', 'replace')
 
 
+def has_capability(bit, status_path='/proc/self/status'):
+    """Whether the effective capability set of this process holds ``bit``."""
+    try:
+        with open(status_path) as handle:
+            for line in handle:
+                if line.startswith('CapEff:'):
+                    return bool(int(line.split()[1], 16) & (1 << bit))
+    except (IOError, OSError, ValueError):
+        pass
+    return False
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[])),
                            supports_check_mode=True)
@@ -180,6 +197,7 @@ def main():
                                 'shell': u.pw_shell}) for u in pwd.getpwall()),
         groups=dict((g.gr_name, {'gid': g.gr_gid, 'members': list(g.gr_mem)}) for g in grp.getgrall()),
         files=dict((path, read_small(path)) for path in module.params['files']),
+        net_admin=has_capability(CAP_NET_ADMIN),
     )
 
 

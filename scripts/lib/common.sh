@@ -19,10 +19,12 @@ export WT_ROOT WT_BUILD WT_VENV WT_IMPORTER_VENV WT_COLLECTIONS
 # The docker options that let systemd boot as PID 1 in a container on these machines
 # (`--privileged` fails here: one capability is missing). Molecule platforms use the same
 # settings, see .config/molecule/config.yml. Keep the ulimit at or below the host's hard
-# nofile limit (20000 on these machines), otherwise the container refuses to start.
+# nofile limit (20000 on these machines), otherwise the container refuses to start. NET_ADMIN lets
+# webops.tornado.firewall guard the backend ports with nftables in the container's network namespace.
 WT_CONTAINER_NOFILE=16384
 WT_SYSTEMD_DOCKER_OPTS=(
   --cap-add SYS_ADMIN
+  --cap-add NET_ADMIN
   --security-opt seccomp=unconfined
   --cgroupns host
   --volume /sys/fs/cgroup:/sys/fs/cgroup:rw

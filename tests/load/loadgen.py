@@ -7,12 +7,18 @@ for faults where nginx may retry a request on another backend, which it never do
 Writes a JSON report: totals, failures by kind, the app versions seen (X-App-Version), and a
 per-second timeline (requests ok and failed, p50/p99 latency).
 
+--websockets N also holds N WebSockets open on /ws, each echoing a message every second. When the
+server closes one, the report counts the close code (1001 "going away" from a draining process; 1006
+when the connection dropped without a close frame), and the holder reconnects and checks the echo
+again, as a browser's reconnect logic would.
+
 Only for the project's own test containers or loopback: the target host must be a loopback or
 private address, and both the duration and the request count are capped.
 """
 
 import argparse
 import http.client
+import struct
 import ipaddress
 import json
 import os
@@ -94,6 +100,71 @@ class Client(object):
         return response.status == 302, "status %d" % response.status, response.getheader("X-App-Version")
 
 
+class WebSocketStats(object):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.opened = 0
+        self.closes = {}
+        self.echo_failures = 0
+        self.reconnect_failures = 0
+        self.details = []
+
+    def add(self, field, detail=None, code=None):
+        with self.lock:
+            if code is not None:
+                self.closes[str(code)] = self.closes.get(str(code), 0) + 1
+            else:
+                setattr(self, field, getattr(self, field) + 1)
+            if detail and len(self.details) < 20:
+                self.details.append(detail)
+
+
+def websocket_holder(url, origin, stats, stop, deadline, index):
+    """Hold one WebSocket open, echo every second; on a server close record the code and reconnect."""
+    import websocket  # websocket-client, from requirements-dev.txt; only needed with --websockets
+    ws = None
+    failures_in_a_row = 0
+    while not stop.is_set() and time.monotonic() < deadline:
+        if ws is None:
+            try:
+                ws = websocket.create_connection(url, timeout=5, origin=origin)
+                stats.add("opened")
+                failures_in_a_row = 0
+            except Exception as exc:  # the backend may be restarting: retry, give up after 10 s
+                failures_in_a_row += 1
+                if failures_in_a_row == 20:
+                    stats.add("reconnect_failures", "%s: %s" % (type(exc).__name__, exc))
+                time.sleep(0.5)
+                continue
+        try:
+            message = "holder-%d-%f" % (index, time.monotonic())
+            ws.send(message)
+            while True:
+                frame = ws.recv_data_frame(control_frame=True)[1]
+                if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                    code = struct.unpack("!H", frame.data[:2])[0] if len(frame.data) >= 2 else 1005
+                    stats.add("closes", code=code)
+                    ws.close()
+                    ws = None
+                    break
+                if frame.opcode == websocket.ABNF.OPCODE_TEXT:
+                    if frame.data.decode("utf-8", "replace") != message:
+                        stats.add("echo_failures", "echo mismatch")
+                    break
+            if ws is not None:
+                stop.wait(1.0)
+        except Exception as exc:  # dropped without a close frame: what a client sees as 1006
+            stats.add("closes", code=1006)
+            stats.add("echo_failures", "%s: %s" % (type(exc).__name__, exc))
+            try:
+                ws.close()
+            except Exception:  # pylint: disable=broad-exception-caught
+                pass
+            ws = None
+    if ws is not None:
+        ws.close()
+
+
 def percentile_ms(values, fraction):
     ordered = sorted(values)
     return round(1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1) if ordered else None
@@ -139,6 +210,7 @@ def main():
     parser.add_argument("--out", required=True, help="JSON report path")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout")
     parser.add_argument("--get-only", action="store_true", help="only GET / (no xsrf-protected POSTs)")
+    parser.add_argument("--websockets", type=int, default=0, help="WebSockets held open on /ws (at most 20)")
     args = parser.parse_args()
 
     target = urllib.parse.urlsplit(args.url)
@@ -153,6 +225,10 @@ def main():
     threads = [threading.Thread(target=worker, daemon=True, args=(
         Client(target.hostname, target.port or 80, args.timeout), stats, start, interval,
         interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only)) for i in range(args.clients)]
+    ws_stats = WebSocketStats()
+    host = target.hostname + ("" if target.port in (None, 80) else ":%d" % target.port)
+    threads += [threading.Thread(target=websocket_holder, daemon=True, args=(
+        "ws://%s/ws" % host, "http://%s" % host, ws_stats, stop, deadline, i)) for i in range(min(args.websockets, 20))]
     for thread in threads:
         thread.start()
     while time.monotonic() < deadline and any(t.is_alive() for t in threads):
@@ -167,6 +243,9 @@ def main():
         "url": args.url, "started_at": round(started_at, 3), "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
         "rate": round(stats.total / elapsed, 1) if elapsed else 0, "by_kind": stats.by_kind,
         "versions": stats.versions, "failures": stats.failures,
+        "websockets": {"held": min(args.websockets, 20), "opened": ws_stats.opened, "closes": ws_stats.closes,
+                       "echo_failures": ws_stats.echo_failures, "reconnect_failures": ws_stats.reconnect_failures,
+                       "details": ws_stats.details},
         "timeline": [dict(second=s, p50_ms=percentile_ms(stats.latencies[s], 0.5),
                           p99_ms=percentile_ms(stats.latencies[s], 0.99), **stats.timeline[s])
                      for s in sorted(stats.timeline)],
