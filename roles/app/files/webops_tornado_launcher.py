@@ -1365,7 +1365,8 @@ def launcher_main(argv=None):
             # SyntaxError's file) and restarts once one changes: hand it the app's own error.
             # cause is the app's own exception (pylint cannot infer it is one)
             raise cause from None  # pylint: disable=raising-non-exception
-        _LOG.error("%s", exc, exc_info=exc.show_traceback)
+        # The summary, then the app's own traceback (not the launcher's frames that re-raised it).
+        _LOG.error("%s", exc, exc_info=(cause or True) if exc.show_traceback else False)
         return exc.exit_code
     if _started_by_autoreload_wrapper():
         # Returning would leave the wrapper waiting for a source change forever; a stop is a stop.
