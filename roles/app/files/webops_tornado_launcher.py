@@ -103,6 +103,9 @@ JSON object describing the served Application with the deployment's settings app
     {"status": "ok", "static_path": "/abs/static" or null, "static_url_prefix": "/static/",
      "template_path": "/abs/templates" or null, "health_routed_by_app": true or false}
 
+For "main", the process ends as soon as the verdict is out (and when the app's main() fails
+while serving), without waiting for threads the app started or running its atexit handlers: a
+thread that is not a daemon would otherwise keep the check, and Ansible's task, waiting forever.
 For "command", ``--check`` validates the config and finds the program; its status is "unchecked"
 and the other values are null.
 
@@ -1115,10 +1118,7 @@ class _MainRun:  # pylint: disable=too-many-instance-attributes
         if self.hurry_signalled.wait(self.config["grace_seconds"] + _EXIT_MARGIN_SECONDS):
             time.sleep(_EXIT_MARGIN_SECONDS)
         _LOG.warning("%s: the app's main() did not end after the stop: exiting now", self.config["name"])
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_OK)  # pylint: disable=protected-access
+        _end_now(EXIT_OK)
 
     # -- Running the app ------------------------------------------------------------------------
 
@@ -1205,8 +1205,7 @@ class _MainRun:  # pylint: disable=too-many-instance-attributes
         if self.stopped:
             return EXIT_OK  # the app caught the launcher's SystemExit and returned
         if self.check or self.server is None:
-            raise LauncherError(f"main {self.spec!r} returned without listening",
-                                exit_code=EXIT_CONFIG if self.check else EXIT_RUNTIME)
+            raise LauncherError(f"main {self.spec!r} returned without listening")
         _LOG.warning("main %r returned while serving (not stopped by a signal)", self.spec)
         return EXIT_OK
 
@@ -1217,13 +1216,13 @@ def _exec_command(config, port):
     """Replace this process with the app's own command: nothing of the launcher stays."""
     argv = [part.replace("{port}", str(port)) for part in config["command"]]
     _LOG.info("%s: executing %s (entry command: no drain, no settings, no health answer)", config["name"], argv[0])
-    logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:
         raise LauncherError(f"command {argv[0]!r} cannot be executed: {exc.strerror or exc}") from exc
+    return EXIT_RUNTIME  # not reached: execvp replaces this process or raises
 
 
 def _check_command(config):
@@ -1332,10 +1331,19 @@ def _run_check(config, args):
                             show_traceback=True) from exc
 
 
+def _end_now(status):
+    """Flush and exit at once: no waiting for threads (nor atexit handlers) that would keep the process."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # pylint: disable=protected-access
+
+
 def launcher_main(argv=None):
     """Run the command line; return the exit status."""
     args = _parse_args(argv)
     _configure_logging()
+    config = None
     try:
         config = load_config(args.config)
         if args.app_path:
@@ -1347,17 +1355,18 @@ def launcher_main(argv=None):
         os.environ.update(config["environment"])
         if args.check:
             print(json.dumps(_run_check(config, args)), flush=True)
-            return EXIT_OK
-        if config["entry"] == "command":
-            _exec_command(config, args.port)  # returns only by raising
-        _warn_if_xheaders_exposed(config)
-        _track_websockets()
-        if config["entry"] == "main":
-            status = _MainRun(config, args.port).run()
-        elif config["process_model"] == "fork" and config["processes"] != 1:
-            status = _run_forked(config, args.config, args.app_path, args.port)
+            status = EXIT_OK
+        elif config["entry"] == "command":
+            status = _exec_command(config, args.port)
         else:
-            status = _run_single(config, args.port)
+            _warn_if_xheaders_exposed(config)
+            _track_websockets()
+            if config["entry"] == "main":
+                status = _MainRun(config, args.port).run()
+            elif config["process_model"] == "fork" and config["processes"] != 1:
+                status = _run_forked(config, args.config, args.app_path, args.port)
+            else:
+                status = _run_single(config, args.port)
     except LauncherError as exc:
         cause = exc.__cause__
         if cause is not None and exc.show_traceback and _started_by_autoreload_wrapper():
@@ -1367,13 +1376,16 @@ def launcher_main(argv=None):
             raise cause from None  # pylint: disable=raising-non-exception
         # The summary, then the app's own traceback (not the launcher's frames that re-raised it).
         _LOG.error("%s", exc, exc_info=(cause or True) if exc.show_traceback else False)
-        return exc.exit_code
+        status = exc.exit_code
+    if config is not None and config["entry"] == "main" and (args.check or status != EXIT_OK):
+        # The app's main() was stopped halfway (a check, or a failure): a thread it started (not a
+        # daemon) would keep the process, and Ansible's task or supervisord, waiting forever. The
+        # verdict is out: end here. (A clean stop ends normally, atexit handlers included: the
+        # watchdog covers threads there.)
+        _end_now(status)
     if _started_by_autoreload_wrapper():
         # Returning would leave the wrapper waiting for a source change forever; a stop is a stop.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)  # pylint: disable=protected-access
+        _end_now(status)
     return status
 
 

@@ -320,3 +320,18 @@ def test_the_apps_own_autoreload_restarts_the_launcher_not_the_app_alone(launche
     assert health.json()["pid"] == process.proc.pid  # re-executed in place
     process.terminate()
     assert process.wait(timeout=5) == 0
+
+
+@pytest.mark.parametrize("then, status", [("make_app().listen(8888)", 0), ("raise RuntimeError('no database')", 2)],
+                         ids=["listens", "fails"])
+def test_a_thread_the_app_started_does_not_hold_the_check(write_config, tmp_path, then, status):
+    body = f"""
+    import threading
+    threading.Thread(target=time.sleep, args=(3600,), name="metrics-pusher").start()  # not a daemon
+    {then}
+    tornado.ioloop.IOLoop.current().start()
+    """
+    started = time.monotonic()
+    result = run_launcher(write_config(base=tmp_main_config(tmp_path, body)), "--check", timeout=20)
+    assert result.returncode == status, result.stderr
+    assert time.monotonic() - started < 10
