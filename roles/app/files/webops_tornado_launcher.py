@@ -1080,8 +1080,13 @@ class _MainRun:  # pylint: disable=too-many-instance-attributes
         """SIGTERM/SIGINT (a Python handler: it runs in the main thread, between two bytecodes)."""
         self.signals += 1
         if self.server is None:
-            # Nothing listens yet, so nothing is in flight: stop at once.
+            # Nothing listens yet, so nothing is in flight: stop at once; and for certain, even if
+            # the app swallows the SystemExit or hangs in its clean-up.
             self.stopped_before_listening = True
+            if self.signals == 1:
+                deadline = threading.Timer(_EXIT_MARGIN_SECONDS, _end_now, (EXIT_OK,))
+                deadline.daemon = True
+                deadline.start()
             raise SystemExit(EXIT_OK)
         (self.hurry_signalled if self.signals > 1 else self.stop_signalled).set()
         try:

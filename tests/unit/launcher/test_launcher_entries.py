@@ -295,9 +295,29 @@ def test_a_signal_before_the_app_listens_stops_it_at_once(launcher, tmp_path):
     """
     process = launcher(base=tmp_main_config(tmp_path, body), wait=False)
     process.wait_for_log("connecting to the database")
+    started = time.monotonic()
     process.terminate()
     assert process.wait(timeout=5) == 0
+    assert time.monotonic() - started < 1.5
     assert "stopped before listening" in process.log()
+
+
+def test_a_signal_before_the_app_listens_ends_it_even_if_the_app_swallows_the_exit(launcher, tmp_path):
+    body = """
+    print("connecting to the database", flush=True)
+    while True:
+        try:
+            time.sleep(30)
+        except SystemExit:
+            print("retrying", flush=True)
+    """
+    process = launcher(base=tmp_main_config(tmp_path, body), wait=False)
+    process.wait_for_log("connecting to the database")
+    started = time.monotonic()
+    process.terminate()
+    assert process.wait(timeout=6) == 0
+    assert time.monotonic() - started < 4
+    assert "retrying" in process.log()
 
 
 def test_the_apps_own_autoreload_restarts_the_launcher_not_the_app_alone(launcher, tmp_path):
