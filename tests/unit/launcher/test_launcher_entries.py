@@ -129,7 +129,35 @@ def test_a_main_that_is_not_there_is_a_config_error(write_config, tmp_path, main
     assert "Traceback" not in result.stderr
 
 
+def test_check_of_a_main_app_follows_the_deployments_settings(write_config, tmp_path):
+    (tmp_path / "shared-static").mkdir()
+    settings = {"cookie_secret": SECRET, "static_path": str(tmp_path / "shared-static"), "static_url_prefix": "/assets/"}
+    result = run_launcher(write_config(base=main_config("options_listen", settings=settings)), "--check")
+    assert result.returncode == 0, result.stderr
+    description = json.loads(result.stdout.splitlines()[-1])
+    assert description["static_path"] == str(tmp_path / "shared-static")
+    assert description["static_url_prefix"] == "/assets/"
+
+
 # --- Refusals ------------------------------------------------------------------------------------
+
+def test_a_main_apps_placeholder_cookie_secret_is_refused(write_config, tmp_path):
+    body = """
+    tornado.web.Application([], cookie_secret="__TODO:_GENERATE_YOUR_OWN_RANDOM_VALUE_HERE__").listen(8888)
+    tornado.ioloop.IOLoop.current().start()
+    """
+    result = run_launcher(write_config(base=tmp_main_config(tmp_path, body, settings={})), "--check")
+    assert result.returncode == 2
+    assert "refusing to start 'tmp': cookie_secret is the placeholder" in result.stderr
+
+
+def test_a_main_apps_own_autoreload_is_refused_with_several_processes(write_config):
+    # The app's own debug=True (the deployment does not set debug) under reuse_port.
+    config = main_config("options_listen", process_model="reuse_port", settings={"cookie_secret": SECRET})
+    result = run_launcher(write_config(base=config), "--check")
+    assert result.returncode == 2
+    assert "autoreload" in result.stderr and "one process only" in result.stderr
+
 
 def test_fork_with_main_is_refused(write_config):
     result = run_launcher(write_config(base=main_config("options_listen", process_model="fork")), "--port", str(free_port()))

@@ -65,10 +65,15 @@ def test_the_launcher_gives_the_app_its_guarantees(launcher, style):
     assert tornado.web.decode_signed_value(SECRET, "visitor", cookie.strip('"')) == b"hello"  # the jar keeps the quotes
     assert get(second.url("/cookie/get"), cookies={"visitor": cookie}).json() == {"value": "hello"}
 
-    # SIGTERM drains: the port closes at once, the request in flight completes, the process exits 0.
+    # SIGTERM drains: the port closes at once, health turns 503 (on a connection nginx already has),
+    # the request in flight completes, the process exits 0.
+    balancer = requests.Session()
+    assert balancer.get(first.url("/healthz"), timeout=TIMEOUT).status_code == 200
     slow = slow_request_in_flight(first, 1)
     first.terminate()
     assert wait_refused(first.port), "still accepting connections after SIGTERM"
+    draining = balancer.get(first.url("/healthz"), timeout=TIMEOUT)
+    assert (draining.status_code, draining.json(), draining.headers["Connection"]) == (503, {"status": "draining"}, "close")
     slow["thread"].join(10)
     assert slow.get("result") is not None, slow.get("error")
     assert slow["result"].status_code == 200
