@@ -1049,8 +1049,8 @@ class _MainRun:  # pylint: disable=too-many-instance-attributes
         if server is self.server:
             return
         if not isinstance(server, tornado.httpserver.HTTPServer):
-            raise LauncherError(f"main {self.spec!r} serves a {type(server).__name__}, not a tornado HTTPServer: the launcher "
-                                "cannot drain it or apply the deployment's settings (use entry 'command')")
+            raise LauncherError(f"main {self.spec!r} listens with {type(server).__name__!r}, a TCPServer that is not a tornado "
+                                "HTTPServer: the launcher cannot drain it or apply the deployment's settings (use entry 'command')")
         if any(not any(sock is ours for ours in self.bound) for sock in sockets):
             raise LauncherError(f"main {self.spec!r} gave add_sockets a socket the launcher did not bind (a unix socket, or one "
                                 "made by hand): only listen(), bind()/start() and tornado.netutil.bind_sockets are supported")

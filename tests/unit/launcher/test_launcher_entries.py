@@ -192,6 +192,42 @@ def test_a_socket_the_launcher_did_not_bind_is_refused(write_config, tmp_path):
     assert "gave add_sockets a socket the launcher did not bind" in result.stderr
 
 
+def test_a_tcp_server_that_is_not_http_is_refused(write_config, tmp_path):
+    body = """
+    import tornado.tcpserver
+    class Echo(tornado.tcpserver.TCPServer):
+        async def handle_stream(self, stream, address):
+            await stream.write(await stream.read_until(b"\\n"))
+    Echo().listen(8888)
+    tornado.ioloop.IOLoop.current().start()
+    """
+    result = run_launcher(write_config(base=tmp_main_config(tmp_path, body)), "--check")
+    assert result.returncode == 2
+    assert "main 'tmp_app.py' listens with 'Echo', a TCPServer that is not a tornado HTTPServer" in result.stderr
+
+
+def test_the_apps_own_httpserver_subclass_is_adopted(launcher, tmp_path):
+    body = """
+    import tornado.httpserver
+    class CountingServer(tornado.httpserver.HTTPServer):
+        requests = 0
+        def start_request(self, server_conn, request_conn):
+            CountingServer.requests += 1
+            return super().start_request(server_conn, request_conn)
+    class Count(tornado.web.RequestHandler):
+        def get(self):
+            self.write({"requests": CountingServer.requests, "remote_ip": self.request.remote_ip})
+    CountingServer(tornado.web.Application([(r"/count", Count)]), xheaders=False).listen(8888)
+    tornado.ioloop.IOLoop.current().start()
+    """
+    process = launcher(base=tmp_main_config(tmp_path, body))
+    body = requests.get(process.url("/count"), headers={"Connection": "close", "X-Real-IP": "198.51.100.4"}, timeout=TIMEOUT).json()
+    assert body == {"requests": 1, "remote_ip": "198.51.100.4"}  # its own start_request still runs; xheaders on
+    process.terminate()
+    assert process.wait(timeout=5) == 0
+    assert "tmp: pid" in process.log() and "stopped" in process.log()
+
+
 # --- The environment -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("entry", ["factory", "main"])
