@@ -14,12 +14,22 @@ Before a release becomes current, Ansible validates it without listening::
 
     <venv>/bin/python webops_tornado_launcher.py --config ... --app-path <release>/src --check
 
-The config file is one JSON object:
+The config file is one JSON object (mode 0600: it holds the cookie secret and the environment):
 
     name            the app's name (required)
     app_path        directory prepended to sys.path (required; ``--app-path`` overrides it)
-    factory         "module:callable" (required): a function returning a tornado.web.Application,
+    entry           how the app is started: "factory" (default), "main" or "command" (see below)
+    factory         for "factory": "module:callable", a function returning a tornado.web.Application,
                     or an Application subclass; called with no arguments
+    main            for "main": the app's own entry point, one of
+                      "pkg.module:callable"  imported and called; a returned coroutine is run with asyncio.run
+                      "pkg.module"           run as ``python -m pkg.module`` would (its ``__main__`` guard runs)
+                      "relative/path.py"     a script inside app_path, run as ``python path.py`` would
+    args            for "main": the app's command line, a list of strings given as sys.argv[1:]
+                    (sys.argv[0] is the module or script name); "{port}" in each becomes --port
+    command         for "command": an argv list, "{port}" in each element becomes --port
+    environment     object of environment variables (string to string) set in os.environ before
+                    anything of the app is imported or executed, for every entry; values are never logged
     address         listen address, default "127.0.0.1" ("" means every interface)
     settings        Application settings applied over the app's own, default {}
     xheaders        trust X-Real-IP / X-Forwarded-For / X-Scheme from nginx, default true
@@ -27,7 +37,8 @@ The config file is one JSON object:
     health_path     answered by the launcher unless the app routes it itself, default "/healthz";
                     null turns the launcher's answer off
     process_model   "ports" (default: one process per port), "reuse_port" (several processes share
-                    one port through SO_REUSEPORT) or "fork" (bind, then fork ``processes`` children)
+                    one port through SO_REUSEPORT) or "fork" (bind, then fork ``processes`` children;
+                    "factory" only)
     processes       for "fork": how many children, 0 (default) meaning one per CPU; 1 serves in the
                     process itself, without forking (what ``HTTPServer.start(1)`` does)
     version         optional string reported by the health answer
@@ -36,6 +47,67 @@ The launcher adds two settings of its own, so the app can read them from ``self.
 
     webops_port       the port this process listens on (behind nginx, request.host carries nginx's)
     webops_draining   False while serving, True once the process is stopping (for an app's own health check)
+
+Entry "factory": the launcher imports the factory, builds the Application with the deployment's
+settings, serves it with its own HTTPServer and drains it on a stop.
+
+Entry "main": for apps written the guide's way, with a main() that builds the Application and
+listens itself (``app.listen(options.port)``, ``HTTPServer(app).listen(...)``, ``server.bind(port);
+server.start(n)``, ``bind_sockets`` + ``add_sockets``) and runs the loop (``asyncio.run(main())``
+or ``IOLoop.current().start()``). Before anything of the app is imported, the launcher hooks
+Tornado's classes (nothing is undone: the process is the app's), so that for the app's HTTPServer:
+
+- the port is the assigned ``--port`` and the address the config's, whatever the app asks for
+  (its own 8888, its ``--port`` option, "0.0.0.0"); reuse_port follows process_model;
+- ``xheaders`` is the config's on every HTTPServer (remote_ip and the access log show the client);
+- every Application gets the deployment's settings merged before ``Application.__init__``, as a
+  factory's does (cookie_secret shared by every process, debug and serve_traceback as the config
+  says); the cookie-secret check, the autoreload refusal and the health answer apply as for a factory;
+- ``server.start(n)`` and ``tornado.process.fork_processes(n)`` do not fork: the deployment chooses
+  the processes (process_model), so a warning is logged and the app serves in this process;
+- SIGTERM/SIGINT drain as for a factory. The app owns the event loop, so the launcher's signal
+  handler (a Python one) schedules the drain on the loop the server accepts on
+  (``call_soon_threadsafe``); once the drain is over, a callback on that loop raises
+  ``SystemExit(0)``: ``IOLoop.start()``/``asyncio.run()`` unwind through the app's main() (its
+  ``finally`` blocks and atexit handlers run; asyncio.run cancels its tasks). A watchdog thread ends
+  the process with status 0 at grace_seconds + 2 s after the signal (2 s after a second signal)
+  whatever the app does with that SystemExit. A signal before the app listens exits at once
+  (nothing is in flight). The app's own SIGTERM/SIGINT handlers (``signal.signal`` and the loop's
+  ``add_signal_handler``) are not installed, with a warning: put clean-up in ``finally`` or atexit.
+- ``sys.argv`` is ``[module or script] + args``, so ``tornado.options.parse_command_line()`` and
+  argparse see only ``args``; autoreload (the app's own debug=True) re-executes the launcher, not
+  the app alone.
+
+Its limits: one HTTP server per process (a second listen or bind, or a socket the launcher did not
+bind given to ``add_sockets``, is refused with exit 2); no fork (process_model "fork" is refused);
+a TCPServer that is not an HTTPServer is refused; an app that bypasses Tornado's HTTPServer
+entirely (another server library, raw asyncio servers, uvloop's own signal handling) is not
+instrumented, and a refusal raised inside a plain loop callback may be logged by asyncio instead of
+ending the process. Environment variables that Python reads at start-up (PYTHONPATH,
+PYTHONWARNINGS, ...) cannot take effect for "factory" and "main": the interpreter is running already.
+
+Entry "command": programs the launcher cannot instrument. It sets ``environment``, replaces
+"{port}" in ``command`` and executes it (``os.execvp``): no drain, no settings, no health answer,
+no xheaders, no address or port enforcement. process_model must be "ports".
+
+Release check (``--check``): for "factory", build the app; for "main", run the app's main() with
+every hook until its server would start listening (the first ``add_sockets``, which listen() and
+start() reach too; ``bind_sockets`` gives it a loopback socket that never listens), then stop it
+(a private BaseException, so ``except Exception`` in the app does not swallow it). The process
+changes into app_path first, as supervisord's program does, and "{port}" is ``--port`` or 65535.
+An exception, an exit before listening (whatever its status) or no listen within
+``--check-timeout`` seconds (default 30) exits 2 with the app's traceback on stderr (for a timeout,
+the stacks of the waiting tasks) and a one-line summary. On success the last line on stdout is one
+JSON object describing the served Application with the deployment's settings applied::
+
+    {"status": "ok", "static_path": "/abs/static" or null, "static_url_prefix": "/static/",
+     "template_path": "/abs/templates" or null, "health_routed_by_app": true or false}
+
+For "main", the process ends as soon as the verdict is out (and when the app's main() fails
+while serving), without waiting for threads the app started or running its atexit handlers: a
+thread that is not a daemon would otherwise keep the check, and Ansible's task, waiting forever.
+For "command", ``--check`` validates the config and finds the program; its status is "unchecked"
+and the other values are null.
 
 Autoreload (``autoreload=True``, or ``debug=True`` without ``autoreload=False``) restarts the
 process on every source change, so Tornado's guide rules it out with several processes: an app
@@ -47,42 +119,62 @@ The re-executed process gets ``sys.executable`` and ``sys.argv`` only, so nothin
 interpreter flags such as ``-u`` (the role sets PYTHONUNBUFFERED in the environment instead).
 
 Stopping (SIGTERM or SIGINT): the listening socket closes at once (new connections are refused,
-nginx moves on to the other processes), every response still going out says ``Connection:
-close``, and the process waits up to grace_seconds for requests in flight to finish and for the
-peer to close its idle keep-alive connections (closing them from this side could race with a
-request nginx is sending). A second signal cuts the wait short.
+nginx moves on to the other processes), every open WebSocket is sent a close frame with code 1001
+("going away"), every response still going out says ``Connection: close``, and the process waits
+up to grace_seconds for requests in flight to finish, for the WebSocket clients to complete the
+close and for the peer to close its idle keep-alive connections (closing them from this side could
+race with a request nginx is sending). A second signal cuts the wait short. What is still open at
+the end of the grace period is closed.
 
 Exit status: 0 after a clean stop (SIGTERM or SIGINT, then a drain of at most grace_seconds),
-2 when the config, the factory or the cookie secret is unusable, 1 when the port cannot be bound.
+2 when the config, the factory, the app's main or the cookie secret is unusable (and for a failed
+``--check``), 1 when the port cannot be bound or the app's main fails while serving.
 """
+
+# One file, copied to every host as it is: long, on purpose.
+# pylint: disable=too-many-lines
 
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import functools
 import importlib
+import importlib.util
+import inspect
+import io
 import ipaddress
 import json
 import logging
 import os
 import re
+import runpy
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import weakref
 
 import tornado.autoreload
 import tornado.httpserver
 import tornado.httputil
+import tornado.ioloop
 import tornado.log
 import tornado.netutil
 import tornado.process
+import tornado.tcpserver
 import tornado.web
+import tornado.websocket
 
 # Tornado's documentation shows this value as the cookie secret; apps copied from it keep it.
 # Anyone can forge a signed cookie for an app that runs with it, so the launcher refuses to.
 PLACEHOLDER_COOKIE_SECRET = "__TODO:_GENERATE_YOUR_OWN_RANDOM_VALUE_HERE__"
 MIN_COOKIE_SECRET_BYTES = 32
 
+ENTRIES = ("factory", "main", "command")
 PROCESS_MODELS = ("ports", "reuse_port", "fork")
 
 EXIT_OK = 0
@@ -91,6 +183,19 @@ EXIT_CONFIG = 2
 
 # How often the drain looks at the connections it waits for.
 _DRAIN_POLL_SECONDS = 0.05
+# How long an app's main() may take to unwind after its drain before the process is ended anyway.
+_EXIT_MARGIN_SECONDS = 2
+# What the WebSocket clients are told on a stop (RFC 6455 7.4.1: the server is going down).
+_GOING_AWAY = (1001, "going away")
+# --check of an entry "main" without --port: "{port}" in args becomes a valid port nothing binds.
+_CHECK_PORT = 65535
+_CHECK_TIMEOUT_SECONDS = 30
+# After --check-timeout, how long the check waits for the app to unwind before it ends the process.
+_CHECK_HARD_MARGIN_SECONDS = 5
+
+# Tornado's own functions, kept before any hook replaces them.
+_TORNADO_BIND_SOCKETS = tornado.netutil.bind_sockets
+_SIGNAL_SIGNAL = signal.signal
 
 _LOG = logging.getLogger("webops.launcher")
 
@@ -104,9 +209,26 @@ class LauncherError(Exception):
         self.show_traceback = show_traceback
 
 
+class _ListenReached(BaseException):
+    """--check of an entry "main": the app's server is about to listen; unwind the app's main().
+
+    A BaseException, so an app's ``except Exception`` around its start-up does not swallow it.
+    """
+
+
+class _CheckTimeout(BaseException):
+    """--check: the app did not reach its listen within --check-timeout (raised by SIGALRM)."""
+
+
 # --- The config file ---------------------------------------------------------------------------
 
 _OPTIONAL_DEFAULTS = {
+    "entry": "factory",
+    "factory": None,
+    "main": None,
+    "args": [],
+    "command": None,
+    "environment": {},
     "address": "127.0.0.1",
     "settings": {},
     "xheaders": True,
@@ -116,7 +238,9 @@ _OPTIONAL_DEFAULTS = {
     "processes": 0,
     "version": None,
 }
-_REQUIRED_KEYS = ("name", "app_path", "factory")
+_REQUIRED_KEYS = ("name", "app_path")
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
 
 
 def _is_number(value):
@@ -128,11 +252,43 @@ def _is_factory_spec(value):
     return bool(module_name.strip() and attribute.strip())
 
 
+def _is_main_spec(value):
+    """"pkg.module:callable", "pkg.module" or a relative path ending in .py inside app_path."""
+    if not isinstance(value, str) or not value:
+        return False
+    if value.endswith(".py"):
+        return not os.path.isabs(value) and not os.path.normpath(value).split(os.sep)[0] == ".."
+    module_name, colon, attribute = value.partition(":")
+    return bool(_DOTTED_NAME.match(module_name)) and (not colon or bool(_DOTTED_NAME.match(attribute)))
+
+
+def _is_string_list(value, non_empty=False):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value) and (bool(value) or not non_empty)
+
+
+def _environment_problem(value):
+    """Why ``value`` is not a usable environment object (naming keys only, never values), or None."""
+    if not isinstance(value, dict):
+        return f"got {type(value).__name__}"
+    for name, item in value.items():
+        if not name or "=" in name or "\0" in name:
+            return f"got the name {name!r}"
+        if not isinstance(item, str) or "\0" in item:
+            return f"the value of {name!r} is not a string"  # the value itself may be a secret
+    return None
+
+
 # key: (test, what the key must be): one line per key, in the order the docstring lists them.
 _CONFIG_CHECKS = {
     "name": (lambda v: isinstance(v, str) and bool(v.strip()), "a non-empty string"),
     "app_path": (lambda v: isinstance(v, str) and bool(v), "a directory path"),
-    "factory": (_is_factory_spec, "'module:callable', for example 'demo_app:make_app'"),
+    "entry": (lambda v: v in ENTRIES, "one of " + ", ".join(ENTRIES)),
+    "factory": (lambda v: v is None or _is_factory_spec(v), "'module:callable', for example 'demo_app:make_app'"),
+    "main": (lambda v: v is None or _is_main_spec(v),
+             "'pkg.module:callable', 'pkg.module' or a relative path ending in .py inside app_path"),
+    "args": (_is_string_list, "a list of strings"),
+    "command": (lambda v: v is None or (_is_string_list(v, non_empty=True) and bool(v[0])), "a non-empty list of strings (an argv)"),
+    "environment": (lambda v: _environment_problem(v) is None, "an object of string values with names without '='"),
     "address": (lambda v: isinstance(v, str), "a string ('' for every interface)"),
     "settings": (lambda v: isinstance(v, dict), "an object of Application settings"),
     "xheaders": (lambda v: isinstance(v, bool), "true or false"),
@@ -142,6 +298,19 @@ _CONFIG_CHECKS = {
     "processes": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0 (0: one per CPU)"),
     "version": (lambda v: v is None or isinstance(v, str), "a string (or null)"),
 }
+
+
+def _what_was_given(key, value):
+    """The end of a config error message; never the values of keys that may hold secrets."""
+    if key == "environment":
+        return _environment_problem(value)
+    if key in ("args", "command"):
+        # An app's arguments may carry a password: say what is wrong, not what it is.
+        if not isinstance(value, list):
+            return f"got {type(value).__name__}"
+        bad = [index for index, item in enumerate(value) if not isinstance(item, str)]
+        return f"item {bad[0]} is {type(value[bad[0]]).__name__}" if bad else "got an empty list or an empty program name"
+    return f"got {value!r}"
 
 
 def validate_config(raw, source="config"):
@@ -155,7 +324,17 @@ def validate_config(raw, source="config"):
     config.update(raw)
     for key, (test, expected) in _CONFIG_CHECKS.items():
         if not test(config[key]):
-            raise LauncherError(f"{source}: {key!r} must be {expected}, got {config[key]!r}")
+            raise LauncherError(f"{source}: {key!r} must be {expected}, {_what_was_given(key, config[key])}")
+    entry = config["entry"]
+    if config[entry] is None:
+        # The key named like the entry says what to start: "factory", "main" or "command".
+        raise LauncherError(f"{source}: {entry!r} is required (entry {entry!r})")
+    if entry == "main" and config["process_model"] == "fork":
+        raise LauncherError(f"{source}: 'process_model' 'fork' cannot run entry 'main': the app's main() builds its app and "
+                            "listens itself, so nothing can be bound and forked before it; use 'ports' or 'reuse_port'")
+    if entry == "command" and config["process_model"] != "ports":
+        raise LauncherError(f"{source}: 'process_model' {config['process_model']!r} cannot run entry 'command': the launcher "
+                            "only executes the command; use 'ports' (or entry 'main' or 'factory')")
     unknown = sorted(set(raw) - set(_CONFIG_CHECKS))
     if unknown:
         # A newer role may write keys this launcher does not know yet: say so, but keep serving.
@@ -180,39 +359,49 @@ def load_config(path):
 
 # --- Building the Application --------------------------------------------------------------------
 
-def _load_factory(spec, app_path):
-    """Import "module:callable" with ``app_path`` first on sys.path; return the callable."""
+def _missing_module(exc, module_name):
+    """The name of the module an ImportError says is missing, when it is ``module_name`` or a parent of it."""
+    missing = getattr(exc, "name", None)
+    if isinstance(exc, ModuleNotFoundError) and missing and (module_name == missing or module_name.startswith(missing + ".")):
+        return missing
+    return None
+
+
+def _load_callable(spec, app_path, key="factory"):
+    """Import "module:callable" with ``app_path`` first on sys.path; return the callable.
+
+    ``key`` ("factory" or "main") names the config key in error messages.
+    """
     module_name, _colon, attribute = spec.partition(":")
     if app_path not in sys.path:
         sys.path.insert(0, app_path)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        missing = getattr(exc, "name", None)
-        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+        missing = _missing_module(exc, module_name)
+        if missing:
             raise LauncherError(
-                f"factory {spec!r}: no module named {missing!r} in app_path {app_path} or the virtualenv") from exc
-        raise LauncherError(f"factory {spec!r}: importing {module_name!r} failed: {exc}", show_traceback=True) from exc
+                f"{key} {spec!r}: no module named {missing!r} in app_path {app_path} or the virtualenv") from exc
+        raise LauncherError(f"{key} {spec!r}: importing {module_name!r} failed: {exc}", show_traceback=True) from exc
     except Exception as exc:  # pylint: disable=broad-exception-caught
         # The app's own code failed at import time (SyntaxError, a missing setting, ...).
-        raise LauncherError(f"factory {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}",
+        raise LauncherError(f"{key} {spec!r}: importing {module_name!r} raised {type(exc).__name__}: {exc}",
                             show_traceback=True) from exc
     target = module
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise LauncherError(f"factory {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
+            raise LauncherError(f"{key} {spec!r}: module {module_name!r} has no attribute {attribute!r}") from None
     if not callable(target):
-        raise LauncherError(f"factory {spec!r}: {attribute!r} is not callable")
+        raise LauncherError(f"{key} {spec!r}: {attribute!r} is not callable")
     return target
 
 
-@contextlib.contextmanager
-def _settings_applied_over_the_apps(overrides, constructed):
-    """Merge ``overrides`` into the keyword arguments of every Application built inside the block.
+def _merge_settings_into_every_application(overrides, constructed):
+    """Replace Application.__init__ so every Application built from now on gets ``overrides``; return the original.
 
-    Changing ``app.settings`` after the factory returns would be too late: Application.__init__
+    Changing ``app.settings`` after the app is built would be too late: Application.__init__
     turns ``debug`` into autoreload/compiled_template_cache/static_hash_cache/serve_traceback (an
     explicit flag beats debug, and only a merge before __init__ keeps that rule), adds the static
     routes from ``static_path``, and starts autoreload. Merging first makes the deployment's
@@ -227,6 +416,13 @@ def _settings_applied_over_the_apps(overrides, constructed):
         original_init(self, handlers, default_host, transforms, **settings)
 
     tornado.web.Application.__init__ = init_with_overrides
+    return original_init
+
+
+@contextlib.contextmanager
+def _settings_applied_over_the_apps(overrides, constructed):
+    """Merge ``overrides`` into the keyword arguments of every Application built inside the block."""
+    original_init = _merge_settings_into_every_application(overrides, constructed)
     try:
         yield
     finally:
@@ -306,32 +502,8 @@ def _runs_several_processes(config):
     return config["process_model"] == "reuse_port" or (config["process_model"] == "fork" and config["processes"] != 1)
 
 
-def build_app(config, port):
-    """Import the factory, build the Application with the deployment's settings, check it, return it.
-
-    Runs inside the event loop that will serve the app: Application.__init__ starts autoreload on
-    IOLoop.current(), and a factory may schedule callbacks there too.
-    """
-    spec = config["factory"]
-    factory = _load_factory(spec, os.path.abspath(config["app_path"]))
-    overrides = dict(config["settings"])
-    overrides["webops_port"] = port
-    overrides["webops_draining"] = False
-    constructed = []
-    try:
-        with _settings_applied_over_the_apps(overrides, constructed):
-            app = factory()
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        raise LauncherError(f"factory {spec!r} raised {type(exc).__name__}: {exc}", show_traceback=True) from exc
-    if not isinstance(app, tornado.web.Application):
-        raise LauncherError(f"factory {spec!r} returned {type(app).__name__}, not a tornado.web.Application")
-    if app not in constructed:
-        # The factory returned an Application built before it was called (at import time, say):
-        # settings read per request (cookie_secret, login_url, ...) still follow, routes do not.
-        _LOG.warning("factory %r returned an Application built before the call: "
-                     "settings were applied afterwards, static_path routes and debug flags were not", spec)
-        app.settings.update(overrides)
-
+def _finish_app(app, config, port):
+    """What every served Application gets, from a factory or an app's main(): the checks, the health answer, the drain transform."""
     if app.settings.get("autoreload") and _runs_several_processes(config):
         # Tornado's guide: autoreload is not compatible with the multi-process mode (each process
         # would restart on its own, and a forked child cannot re-execute itself at all).
@@ -354,7 +526,126 @@ def build_app(config, port):
             {"name": config["name"], "version": config["version"], "port": port},
         )])
     app.add_transform(functools.partial(_ConnectionCloseWhileDraining, app.settings))
+
+
+def build_app(config, port):
+    """Import the factory, build the Application with the deployment's settings, check it, return it.
+
+    Runs inside the event loop that will serve the app: Application.__init__ starts autoreload on
+    IOLoop.current(), and a factory may schedule callbacks there too.
+    """
+    spec = config["factory"]
+    factory = _load_callable(spec, os.path.abspath(config["app_path"]))
+    overrides = dict(config["settings"])
+    overrides["webops_port"] = port
+    overrides["webops_draining"] = False
+    constructed = []
+    try:
+        with _settings_applied_over_the_apps(overrides, constructed):
+            app = factory()
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        raise LauncherError(f"factory {spec!r} raised {type(exc).__name__}: {exc}", show_traceback=True) from exc
+    if not isinstance(app, tornado.web.Application):
+        raise LauncherError(f"factory {spec!r} returned {type(app).__name__}, not a tornado.web.Application")
+    if app not in constructed:
+        # The factory returned an Application built before it was called (at import time, say):
+        # settings read per request (cookie_secret, login_url, ...) still follow, routes do not.
+        _LOG.warning("factory %r returned an Application built before the call: "
+                     "settings were applied afterwards, static_path routes and debug flags were not", spec)
+        app.settings.update(overrides)
+    _finish_app(app, config, port)
     return app
+
+
+def _health_routed_by_app(app, config):
+    """Whether a GET of health_path reaches a handler of the app's own rather than the launcher's."""
+    if not config["health_path"]:
+        return False
+    request = tornado.httputil.HTTPServerRequest(
+        start_line=tornado.httputil.RequestStartLine("GET", config["health_path"], "HTTP/1.1"),
+        headers=tornado.httputil.HTTPHeaders({"Host": "127.0.0.1"}))
+    try:
+        delegate = app.default_router.find_handler(request)
+    except Exception:  # pylint: disable=broad-exception-caught
+        return True  # a rule of the app's matched and its target wanted a real connection
+    return delegate is not None and getattr(delegate, "handler_class", None) is not _HealthHandler
+
+
+def describe_app(app, config):
+    """The --check JSON: what nginx and the role need to know of the served Application."""
+    description = {"status": "ok", "static_path": None, "static_url_prefix": None, "template_path": None,
+                   "health_routed_by_app": False}
+    if app is None:
+        return description
+    # Relative paths are relative to the working directory: app_path, as supervisord's program has.
+    static_path = app.settings.get("static_path")
+    template_path = app.settings.get("template_path")
+    description.update(
+        static_path=os.path.abspath(os.fspath(static_path)) if static_path else None,
+        static_url_prefix=app.settings.get("static_url_prefix", "/static/"),
+        template_path=os.path.abspath(os.fspath(template_path)) if template_path else None,
+        health_routed_by_app=_health_routed_by_app(app, config),
+    )
+    return description
+
+
+# --- WebSockets ------------------------------------------------------------------------------------
+
+# Every WebSocket connection of this process (tornado.websocket.WebSocketProtocol objects), kept
+# weakly: a closed one goes away with its handler.
+_WEBSOCKETS = weakref.WeakSet()
+
+
+def _track_websockets():
+    """Note every WebSocket connection from now on, whatever the app's handler classes.
+
+    ``get_websocket_protocol`` is where WebSocketHandler.get creates the connection object (apps
+    override open/on_message/on_close, not this), so the hook is on the base class.
+    """
+    original = tornado.websocket.WebSocketHandler.get_websocket_protocol
+    if getattr(original, "webops_tracks_websockets", False):
+        return
+
+    @functools.wraps(original)
+    def get_websocket_protocol(self):
+        protocol = original(self)
+        if protocol is not None:
+            _WEBSOCKETS.add(protocol)
+        return protocol
+
+    get_websocket_protocol.webops_tracks_websockets = True
+    tornado.websocket.WebSocketHandler.get_websocket_protocol = get_websocket_protocol
+
+
+def _open_websockets():
+    """WebSocket connections past their handshake whose stream is still open."""
+    return [protocol for protocol in list(_WEBSOCKETS) if protocol.stream is not None and not protocol.stream.closed()]
+
+
+def _close_websockets():
+    """Send a close frame (1001, going away) on every open WebSocket that has not been sent one; return how many."""
+    sent = 0
+    for protocol in _open_websockets():
+        if protocol.server_terminated:
+            continue  # a close frame went out already (ours, or the app's own close())
+        handler = protocol.handler
+        try:
+            if getattr(handler, "ws_connection", None) is protocol:
+                handler.close(*_GOING_AWAY)  # through the handler, so it forgets the connection as usual
+            else:
+                protocol.close(*_GOING_AWAY)
+        except Exception:  # pylint: disable=broad-exception-caught
+            _LOG.debug("closing a WebSocket failed", exc_info=True)
+        sent += 1
+    return sent
+
+
+def _cut_websockets():
+    """Close the streams of the WebSockets whose client never completed the close; return how many."""
+    remaining = _open_websockets()
+    for protocol in remaining:
+        protocol.stream.close()
+    return len(remaining)
 
 
 # --- Serving and draining ------------------------------------------------------------------------
@@ -389,6 +680,8 @@ class _DrainingHTTPServer(tornado.httpserver.HTTPServer):
     closes what is left.
     Tornado calls start_request when a connection starts waiting for its next request (so the
     previous response is complete) and on_close when the connection is gone.
+    An app's own HTTPServer (entry "main") becomes one of these when it starts listening
+    (``_make_draining``), before it has accepted any connection.
     """
 
     _open_conns = None
@@ -396,6 +689,10 @@ class _DrainingHTTPServer(tornado.httpserver.HTTPServer):
 
     def initialize(self, *args, **kwargs):  # pylint: disable=arguments-differ
         super().initialize(*args, **kwargs)
+        self.start_tracking()
+
+    def start_tracking(self):
+        """Start counting connections (none may have been accepted yet)."""
         self._open_conns = set()
         self._busy_conns = set()
 
@@ -410,32 +707,54 @@ class _DrainingHTTPServer(tornado.httpserver.HTTPServer):
         super().on_close(server_conn)
 
     async def drain(self, grace_seconds, hurry):
-        """Stop accepting; let requests in flight finish for up to ``grace_seconds``; close everything.
+        """Stop accepting; say goodbye to WebSockets; let requests in flight finish for up to ``grace_seconds``; close everything.
 
         Returns how many requests were still in flight when the connections were closed.
         """
         self.stop()  # closes the listening sockets: new connections are refused from here on
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace_seconds
+        # WebSockets first: their clients reconnect elsewhere at once, instead of seeing the
+        # connection cut (1006) when the process exits.
+        going_away = _close_websockets()
+        if going_away:
+            _LOG.info("sent %d WebSocket(s) a close frame (1001 going away)", going_away)
         # Idle keep-alive connections are NOT closed from this side: nginx may be writing a request
         # (a POST it will never retry) into one at that very moment. A request that still arrives
         # on one is answered with `Connection: close`, and nginx closes idle upstream connections
         # itself after its upstream keepalive_timeout, which webops.tornado.nginx keeps shorter
         # than this grace period. So the drain ends when the peer has closed every connection.
         while True:
-            if not self._open_conns or hurry.is_set() or loop.time() >= deadline:
+            _close_websockets()  # one whose upgrade was in flight when the drain began
+            if (not self._open_conns and not _open_websockets()) or hurry.is_set() or loop.time() >= deadline:
                 break
             await asyncio.sleep(_DRAIN_POLL_SECONDS)
         cut_short = len(self._busy_conns)
+        websockets_cut = _cut_websockets()
+        if websockets_cut:
+            _LOG.warning("closed %d WebSocket(s) whose client did not complete the close", websockets_cut)
         await self.close_all_connections()
         return cut_short
 
 
-def _bind(config, port):
+def _make_draining(server):
+    """Turn an app's HTTPServer (or an instance of its subclass of it) into a _DrainingHTTPServer."""
+    cls = type(server)
+    if not issubclass(cls, _DrainingHTTPServer):
+        if cls is tornado.httpserver.HTTPServer:
+            draining = _DrainingHTTPServer
+        else:
+            # The app's subclass keeps its own methods; ours come first and call them through super().
+            draining = type(f"Draining{cls.__name__}", (_DrainingHTTPServer, cls), {"__module__": __name__})
+        server.__class__ = draining
+    server.start_tracking()
+
+
+def _bind(config, port, **options):
     """Listening sockets for ``port`` (what HTTPServer.listen does, split so fork can bind first)."""
     reuse_port = config["process_model"] == "reuse_port"
     try:
-        return tornado.netutil.bind_sockets(port, config["address"] or None, reuse_port=reuse_port)
+        return _TORNADO_BIND_SOCKETS(port, config["address"] or None, reuse_port=reuse_port, **options)
     except OSError as exc:
         raise LauncherError(f"cannot listen on {config['address'] or '*'}:{port}: {exc.strerror or exc}",
                             exit_code=EXIT_RUNTIME) from exc
@@ -576,6 +895,349 @@ def _run_forked(config, config_path, app_path_override, port):
                               stop_requested=lambda: stop["requested"]))
 
 
+# --- Entry "main": the app's own main(), with the launcher's guarantees -----------------------------
+
+def _exit_status(exc):
+    """The process status a SystemExit stands for, as the interpreter computes it."""
+    code = exc.code
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
+    return EXIT_RUNTIME
+
+
+def _raise_system_exit():
+    """A loop callback: unwind the app's IOLoop.start() / asyncio.run() and its main()."""
+    raise SystemExit(EXIT_OK)
+
+
+class _MainRun:  # pylint: disable=too-many-instance-attributes
+    """Runs an app's own main() (entry "main") with the hooks that give it a factory's guarantees.
+
+    The hooks go on Tornado's classes and functions before the app is imported; every path to a
+    listening HTTPServer goes through two of them: ``bind_sockets`` (Tornado's listen(), bind() and
+    the app's own calls), which binds the assigned port on the config's address instead of what the
+    app asked for, and ``TCPServer.add_sockets`` (listen(), start() and the app's own calls), where
+    the launcher adopts the server: one per process, xheaders, the drain, the health answer.
+    """
+
+    def __init__(self, config, port, check=False):
+        self.config = config
+        self.port = port
+        self.check = check
+        self.spec = config["main"]
+        self.constructed = []  # every Application the app built (all get the settings)
+        self.bound = []  # the sockets the launcher bound for the app
+        self.server = None  # the app's HTTPServer, once adopted
+        self.app = None  # the Application it serves (None for a plain callable)
+        self.io_loop = None  # the IOLoop the server accepts on
+        self.hurry = None  # asyncio.Event, on that loop, once the drain began
+        self.drain_task = None
+        self.stopped = False  # the drain is over and the launcher raised SystemExit
+        self.stopped_before_listening = False
+        self.signals = 0
+        self.stop_signalled = threading.Event()  # for the watchdog thread
+        self.hurry_signalled = threading.Event()
+        self.warned_about_signals = set()
+        self.launcher_argv = list(sys.argv)
+        self.launcher_main_module = sys.modules.get("__main__")
+
+    # -- Installing the hooks -------------------------------------------------------------------
+
+    def install(self):
+        """Hook Tornado (and, when serving, the stop signals) before anything of the app runs."""
+        overrides = dict(self.config["settings"])
+        overrides["webops_port"] = self.port
+        overrides["webops_draining"] = False
+        _merge_settings_into_every_application(overrides, self.constructed)
+
+        # tornado.tcpserver imported bind_sockets by name: both places, and every later
+        # `from tornado.netutil import bind_sockets` in the app gets the hook too.
+        tornado.netutil.bind_sockets = self.bind_sockets
+        tornado.tcpserver.bind_sockets = self.bind_sockets
+        tornado.process.fork_processes = self.fork_processes
+        original_add_sockets = tornado.tcpserver.TCPServer.add_sockets
+        run = self
+
+        @functools.wraps(original_add_sockets)
+        def add_sockets(server, sockets):
+            sockets = list(sockets)
+            run.adopt(server, sockets)
+            original_add_sockets(server, sockets)
+
+        tornado.tcpserver.TCPServer.add_sockets = add_sockets
+        # The app's own debug=True turns autoreload on: its re-execution must start the launcher
+        # again, not the app's module with the app's args (which would run it unguarded).
+        tornado.autoreload.add_reload_hook(self.restore_launcher_command)
+        if self.check:
+            return
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            _SIGNAL_SIGNAL(signum, self.on_signal)
+        # The drain is the stop: an app's own handler would replace it (or race it), so it is not installed.
+        signal.signal = self.app_sets_signal
+        original_add_signal_handler = asyncio.SelectorEventLoop.add_signal_handler
+
+        @functools.wraps(original_add_signal_handler)
+        def add_signal_handler(loop, sig, callback, *args):
+            if sig in (signal.SIGTERM, signal.SIGINT):
+                run.warn_about_signal(sig, "loop.add_signal_handler")
+                return None
+            return original_add_signal_handler(loop, sig, callback, *args)
+
+        asyncio.SelectorEventLoop.add_signal_handler = add_signal_handler
+
+    def restore_launcher_command(self):
+        """autoreload's reload hook: re-execute ``python launcher.py --config ... --port ...``."""
+        sys.argv = list(self.launcher_argv)
+        if self.launcher_main_module is not None:
+            sys.modules["__main__"] = self.launcher_main_module
+
+    def app_sets_signal(self, signalnum, handler):
+        """signal.signal as the app sees it: SIGTERM and SIGINT stay the launcher's."""
+        if signalnum in (signal.SIGTERM, signal.SIGINT):
+            self.warn_about_signal(signalnum, "signal.signal")
+            return signal.getsignal(signalnum)
+        return _SIGNAL_SIGNAL(signalnum, handler)
+
+    def warn_about_signal(self, signalnum, how):
+        """Say once per signal that the app's own handler is not installed."""
+        name = signal.Signals(signalnum).name
+        if name not in self.warned_about_signals:
+            self.warned_about_signals.add(name)
+            _LOG.warning("the app's own %s handler (%s) is not installed: the launcher drains on %s; "
+                         "put clean-up in finally blocks or atexit", name, how, name)
+
+    # -- The hooks ------------------------------------------------------------------------------
+
+    # The signature is tornado.netutil.bind_sockets's, so every call the app makes still fits.
+    def bind_sockets(self, port, address=None, family=socket.AF_UNSPEC,  # pylint: disable=too-many-arguments,too-many-positional-arguments
+                     backlog=tornado.netutil._DEFAULT_BACKLOG, flags=None, reuse_port=False):  # pylint: disable=protected-access
+        """tornado.netutil.bind_sockets for the app: the assigned port on the config's address, once."""
+        del family, reuse_port  # the config's address and process model decide
+        asked = f"{address or '*'}:{port}"
+        if self.bound:
+            raise LauncherError(f"main {self.spec!r} asked to listen again (on {asked}): the launcher serves one HTTP server "
+                                "per process, on the assigned port; serve other apps from their own programs")
+        if self.check:
+            # A socket the app can look at, which never listens: nothing may connect to a check.
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.bind(("127.0.0.1", 0))
+            self.bound.append(sock)
+            return [sock]
+        _LOG.info("the app asked to listen on %s: binding the assigned %s:%d", asked, self.config["address"] or "*", self.port)
+        sockets = _bind(self.config, self.port, backlog=backlog, flags=flags)
+        self.bound.extend(sockets)
+        return sockets
+
+    def fork_processes(self, num_processes, max_restarts=None):
+        """tornado.process.fork_processes for the app: never forks; the deployment chooses the processes.
+
+        Returns None, as in a process that HTTPServer.start(1) left unforked (task_id() stays None).
+        """
+        del max_restarts
+        if num_processes != 1:
+            asked = num_processes if num_processes and num_processes > 0 else f"{num_processes} (one per CPU)"
+            _LOG.warning("the app asked for %s processes (HTTPServer.start or fork_processes): not forking, process_model %r "
+                         "chooses the processes; serving in this process", asked, self.config["process_model"])
+
+    def adopt(self, server, sockets):
+        """The app's server starts accepting on ``sockets``: make it the launcher's, or refuse."""
+        if server is self.server:
+            return
+        if not isinstance(server, tornado.httpserver.HTTPServer):
+            raise LauncherError(f"main {self.spec!r} listens with {type(server).__name__!r}, a TCPServer that is not a tornado "
+                                "HTTPServer: the launcher cannot drain it or apply the deployment's settings (use entry 'command')")
+        if any(not any(sock is ours for ours in self.bound) for sock in sockets):
+            raise LauncherError(f"main {self.spec!r} gave add_sockets a socket the launcher did not bind (a unix socket, or one "
+                                "made by hand): only listen(), bind()/start() and tornado.netutil.bind_sockets are supported")
+        if self.server is not None:
+            raise LauncherError(f"main {self.spec!r} started a second HTTP server: the launcher serves one per process")
+        app = server.request_callback if isinstance(server.request_callback, tornado.web.Application) else None
+        if app is None:
+            _LOG.warning("the app's HTTPServer serves a %s, not a tornado.web.Application: no health answer, no "
+                         "Connection: close while draining", type(server.request_callback).__name__)
+        else:
+            _finish_app(app, self.config, self.port)
+        self.app = app
+        if self.check:
+            raise _ListenReached()
+
+        _make_draining(server)
+        server.xheaders = self.config["xheaders"]
+        self.io_loop = tornado.ioloop.IOLoop.current()  # where add_accept_handler registers the sockets
+        self.server = server
+        threading.Thread(target=self.watchdog, name="webops-launcher-watchdog", daemon=True).start()
+        _LOG.info("%s: pid %d listening on %s:%d (process model %s, entry main %s)", self.config["name"], os.getpid(),
+                  self.config["address"] or "*", self.port, self.config["process_model"], self.spec)
+
+    # -- Stopping -------------------------------------------------------------------------------
+
+    def on_signal(self, signum, _frame):
+        """SIGTERM/SIGINT (a Python handler: it runs in the main thread, between two bytecodes)."""
+        self.signals += 1
+        if self.server is None:
+            # Nothing listens yet, so nothing is in flight: stop at once; and for certain, even if
+            # the app swallows the SystemExit or hangs in its clean-up.
+            self.stopped_before_listening = True
+            if self.signals == 1:
+                deadline = threading.Timer(_EXIT_MARGIN_SECONDS, _end_now, (EXIT_OK,))
+                deadline.daemon = True
+                deadline.start()
+            raise SystemExit(EXIT_OK)
+        (self.hurry_signalled if self.signals > 1 else self.stop_signalled).set()
+        try:
+            self.io_loop.asyncio_loop.call_soon_threadsafe(self.stop_in_loop, signal.Signals(signum).name)
+        except RuntimeError:
+            pass  # the loop is closed: the process is on its way out
+
+    def stop_in_loop(self, reason):
+        """On the server's loop: begin the drain, or hurry it on a second signal."""
+        if self.hurry is None:
+            self.hurry = asyncio.Event()
+            _LOG.info("%s: draining (up to %ss for requests in flight)", reason, self.config["grace_seconds"])
+            self.drain_task = asyncio.get_running_loop().create_task(self.drain())
+        elif not self.hurry.is_set():
+            _LOG.warning("%s again: closing connections with requests still in flight", reason)
+            self.hurry.set()
+
+    async def drain(self):
+        """As a factory's: health 503 and Connection: close, WebSockets told, requests finished; then exit."""
+        for app in self.constructed:
+            app.settings["webops_draining"] = True
+        cut_short = await self.server.drain(self.config["grace_seconds"], self.hurry)
+        if cut_short:
+            _LOG.warning("closed %d connection(s) with a request still in flight", cut_short)
+        _LOG.info("%s: pid %d stopped", self.config["name"], os.getpid())
+        self.stopped = True
+        # From a plain callback, not from this task: the SystemExit leaves run_forever() at once
+        # and no task is left holding an exception nobody retrieves.
+        asyncio.get_running_loop().call_soon(_raise_system_exit)
+
+    def watchdog(self):
+        """Whatever the app does with the SystemExit, the process ends soon after the grace period."""
+        self.stop_signalled.wait()
+        if self.hurry_signalled.wait(self.config["grace_seconds"] + _EXIT_MARGIN_SECONDS):
+            time.sleep(_EXIT_MARGIN_SECONDS)
+        _LOG.warning("%s: the app's main() did not end after the stop: exiting now", self.config["name"])
+        _end_now(EXIT_OK)
+
+    # -- Running the app ------------------------------------------------------------------------
+
+    def _target(self):
+        """("script", path), ("module", name) or ("callable", spec), checked before anything runs."""
+        app_path = self.config["app_path"]
+        if self.spec.endswith(".py"):
+            path = os.path.join(app_path, self.spec)
+            if not os.path.isfile(path):
+                raise LauncherError(f"main {self.spec!r}: no such script in app_path {app_path}")
+            return "script", path
+        if ":" in self.spec:
+            return "callable", self.spec
+        return "module", self.spec
+
+    def _find_module(self, module_name):
+        """A missing module is a config error; importing its parent packages runs app code (hooked already)."""
+        try:
+            found = importlib.util.find_spec(module_name)
+        except ImportError as exc:
+            if not _missing_module(exc, module_name):
+                raise
+            found = None
+        if found is None:
+            raise LauncherError(f"main {self.spec!r}: no module named {module_name!r} in app_path "
+                                f"{self.config['app_path']} or the virtualenv")
+
+    def _run_target(self, kind, target):
+        if kind == "script":
+            # As `python path.py`: the script's directory first on sys.path, argv[0] the script.
+            sys.path.insert(0, os.path.dirname(target))
+            runpy.run_path(target, run_name="__main__")
+        elif kind == "module":
+            self._find_module(target)
+            runpy.run_module(target, run_name="__main__", alter_sys=True)  # as `python -m`
+        else:
+            function = _load_callable(target, self.config["app_path"], key="main")
+            result = function()
+            if inspect.iscoroutine(result):
+                asyncio.run(result)
+
+    def run(self):
+        """Run the app's main(); return its exit status (serving) or the --check description."""
+        app_path = self.config["app_path"]
+        kind, target = self._target()
+        if app_path not in sys.path:
+            sys.path.insert(0, app_path)
+        self.install()
+        port = str(self.port)
+        sys.argv = [target if kind == "script" else target.partition(":")[0]] + [arg.replace("{port}", port) for arg in self.config["args"]]
+        try:
+            self._run_target(kind, target)
+        except _ListenReached:
+            return describe_app(self.app, self.config)
+        except SystemExit as exc:
+            return self._after_exit(exc)
+        except (LauncherError, KeyboardInterrupt):
+            raise
+        except _CheckTimeout as exc:
+            raise LauncherError(f"main {self.spec!r} did not start listening within the check timeout (--check-timeout)",
+                                show_traceback=True) from exc
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            if self.server is None:
+                raise LauncherError(f"main {self.spec!r} raised {type(exc).__name__} before listening: {exc}",
+                                    show_traceback=True) from exc
+            raise LauncherError(f"main {self.spec!r} raised {type(exc).__name__} while serving: {exc}",
+                                exit_code=EXIT_RUNTIME, show_traceback=True) from exc
+        return self._after_return()
+
+    def _after_exit(self, exc):
+        if self.stopped:
+            return EXIT_OK
+        if self.stopped_before_listening:
+            _LOG.info("%s: pid %d stopped before listening", self.config["name"], os.getpid())
+            return EXIT_OK
+        status = _exit_status(exc)
+        if self.check or self.server is None:
+            raise LauncherError(f"main {self.spec!r} exited with status {status} before listening",
+                                exit_code=EXIT_CONFIG if self.check or not status else status)
+        _LOG.warning("main %r exited with status %s while serving (not stopped by a signal)", self.spec, status)
+        return status
+
+    def _after_return(self):
+        if self.stopped:
+            return EXIT_OK  # the app caught the launcher's SystemExit and returned
+        if self.check or self.server is None:
+            raise LauncherError(f"main {self.spec!r} returned without listening")
+        _LOG.warning("main %r returned while serving (not stopped by a signal)", self.spec)
+        return EXIT_OK
+
+
+# --- Entry "command" -------------------------------------------------------------------------------
+
+def _exec_command(config, port):
+    """Replace this process with the app's own command: nothing of the launcher stays."""
+    argv = [part.replace("{port}", str(port)) for part in config["command"]]
+    _LOG.info("%s: executing %s (entry command: no drain, no settings, no health answer)", config["name"], argv[0])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise LauncherError(f"command {argv[0]!r} cannot be executed: {exc.strerror or exc}") from exc
+    return EXIT_RUNTIME  # not reached: execvp replaces this process or raises
+
+
+def _check_command(config):
+    program = config["command"][0]
+    if shutil.which(program) is None:
+        raise LauncherError(f"command {program!r}: not found on PATH or not executable")
+    return {"status": "unchecked", "static_path": None, "static_url_prefix": None, "template_path": None,
+            "health_routed_by_app": None}
+
+
 # --- Command line --------------------------------------------------------------------------------
 
 def _configure_logging():
@@ -595,39 +1257,121 @@ def _parse_args(argv):
     parser.add_argument("--config", required=True, help="launcher JSON config (see the module docstring)")
     parser.add_argument("--port", type=int, help="port to listen on (required unless --check)")
     parser.add_argument("--app-path", help="use this directory instead of the config's app_path (validate a release before it is current)")
-    parser.add_argument("--check", action="store_true", help="build the app, print 'ok' and exit 0 without listening")
+    parser.add_argument("--check", action="store_true",
+                        help="build the app (entry main: run it up to its listen), print one JSON line describing it, exit 0 without listening")
+    parser.add_argument("--check-timeout", type=float, default=_CHECK_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help=f"--check fails when the app has not reached its listen by then (default {_CHECK_TIMEOUT_SECONDS})")
     args = parser.parse_args(argv)
     if args.port is None and not args.check:
         parser.error("--port is required (unless --check)")
     if args.port is not None and not 0 < args.port < 65536:
         parser.error(f"--port must be 1-65535, got {args.port}")
+    if not args.check_timeout > 0:
+        parser.error(f"--check-timeout must be a number of seconds > 0, got {args.check_timeout}")
     return args
 
 
 async def _check(config, port):
-    build_app(config, port)
+    return describe_app(build_app(config, port), config)
+
+
+def _waiting_tasks():
+    """The stacks of the asyncio tasks of the running loop (where an app's coroutines wait), as text."""
+    try:
+        tasks = asyncio.all_tasks(asyncio.get_running_loop())
+    except RuntimeError:
+        return ""
+    text = io.StringIO()
+    for task in tasks:
+        task.print_stack(file=text)
+    return text.getvalue()
+
+
+@contextlib.contextmanager
+def _check_deadline(seconds):
+    """Raise _CheckTimeout in the main thread after ``seconds``; end the process a little later if that does not do it."""
+    def on_alarm(_signum, _frame):
+        exc = _CheckTimeout(f"no listen within {seconds}s")
+        waiting = _waiting_tasks()
+        if waiting:
+            exc.add_note(waiting.rstrip())
+        raise exc
+
+    finished = threading.Event()
+
+    def hard_deadline():
+        if finished.wait(seconds + _CHECK_HARD_MARGIN_SECONDS):
+            return
+        faulthandler.dump_traceback(all_threads=True)
+        _LOG.error("the check did not end %ss after --check-timeout: the app ignored the timeout; exiting", _CHECK_HARD_MARGIN_SECONDS)
+        logging.shutdown()
+        os._exit(EXIT_CONFIG)  # pylint: disable=protected-access
+
+    previous = _SIGNAL_SIGNAL(signal.SIGALRM, on_alarm)
+    threading.Thread(target=hard_deadline, name="webops-launcher-check-deadline", daemon=True).start()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _SIGNAL_SIGNAL(signal.SIGALRM, previous)
+        finished.set()
+
+
+def _run_check(config, args):
+    """--check: build (or run up to its listen) the app without listening; return the JSON description."""
+    # As supervisord's program does (directory=app_path): relative paths in the app resolve the same.
+    os.chdir(config["app_path"])
+    entry = config["entry"]
+    if entry == "command":
+        return _check_command(config)
+    try:
+        with _check_deadline(args.check_timeout):
+            if entry == "factory":
+                # In a loop, as when serving: an app with autoreload on attaches it to IOLoop.current().
+                return asyncio.run(_check(config, args.port or 0))
+            return _MainRun(config, args.port or _CHECK_PORT, check=True).run()
+    except _CheckTimeout as exc:
+        raise LauncherError(f"{entry} {config[entry]!r} did not finish within the check timeout (--check-timeout)",
+                            show_traceback=True) from exc
+
+
+def _end_now(status):
+    """Flush and exit at once: no waiting for threads (nor atexit handlers) that would keep the process."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # pylint: disable=protected-access
 
 
 def launcher_main(argv=None):
     """Run the command line; return the exit status."""
     args = _parse_args(argv)
     _configure_logging()
+    config = None
     try:
         config = load_config(args.config)
         if args.app_path:
             config["app_path"] = args.app_path
+        config["app_path"] = os.path.abspath(config["app_path"])
         if not os.path.isdir(config["app_path"]):
             raise LauncherError(f"app_path {config['app_path']!r} is not a directory")
+        # Before anything of the app is imported or executed, whatever the entry (the app's secrets).
+        os.environ.update(config["environment"])
         if args.check:
-            # In a loop, as when serving: an app with autoreload on attaches it to IOLoop.current().
-            asyncio.run(_check(config, args.port or 0))
-            print("ok", flush=True)
-            return EXIT_OK
-        _warn_if_xheaders_exposed(config)
-        if config["process_model"] == "fork" and config["processes"] != 1:
-            status = _run_forked(config, args.config, args.app_path, args.port)
+            print(json.dumps(_run_check(config, args)), flush=True)
+            status = EXIT_OK
+        elif config["entry"] == "command":
+            status = _exec_command(config, args.port)
         else:
-            status = _run_single(config, args.port)
+            _warn_if_xheaders_exposed(config)
+            _track_websockets()
+            if config["entry"] == "main":
+                status = _MainRun(config, args.port).run()
+            elif config["process_model"] == "fork" and config["processes"] != 1:
+                status = _run_forked(config, args.config, args.app_path, args.port)
+            else:
+                status = _run_single(config, args.port)
     except LauncherError as exc:
         cause = exc.__cause__
         if cause is not None and exc.show_traceback and _started_by_autoreload_wrapper():
@@ -635,14 +1379,18 @@ def launcher_main(argv=None):
             # SyntaxError's file) and restarts once one changes: hand it the app's own error.
             # cause is the app's own exception (pylint cannot infer it is one)
             raise cause from None  # pylint: disable=raising-non-exception
-        _LOG.error("%s", exc, exc_info=exc.show_traceback)
-        return exc.exit_code
+        # The summary, then the app's own traceback (not the launcher's frames that re-raised it).
+        _LOG.error("%s", exc, exc_info=(cause or True) if exc.show_traceback else False)
+        status = exc.exit_code
+    if config is not None and config["entry"] == "main" and (args.check or status != EXIT_OK):
+        # The app's main() was stopped halfway (a check, or a failure): a thread it started (not a
+        # daemon) would keep the process, and Ansible's task or supervisord, waiting forever. The
+        # verdict is out: end here. (A clean stop ends normally, atexit handlers included: the
+        # watchdog covers threads there.)
+        _end_now(status)
     if _started_by_autoreload_wrapper():
         # Returning would leave the wrapper waiting for a source change forever; a stop is a stop.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)  # pylint: disable=protected-access
+        _end_now(status)
     return status
 
 

@@ -18,10 +18,12 @@ def write_config(tmp_path):
     """Write a launcher config (base_config plus overrides) to a fresh file; return its path."""
     counter = [0]
 
-    def write(raw=None, **overrides):
+    def write(raw=None, base=None, **overrides):
+        """``base``: another config than the demo's (main_config(...)); ``overrides`` go over it."""
         counter[0] += 1
         path = tmp_path / f"launcher-{counter[0]}.json"
-        path.write_text(raw if raw is not None else json.dumps(base_config(**overrides)))
+        config = dict(base_config() if base is None else base, **overrides)
+        path.write_text(raw if raw is not None else json.dumps(config))
         return path
 
     return write

@@ -1,17 +1,26 @@
 """The launcher's command line: --check, and the start-up errors that must exit 2 with a clear message."""
 
+import json
 import socket
 import subprocess
 import sys
 
-from launcher_testlib import CHILD_ENV, DEMO_SRC, LAUNCHER, PLACEHOLDER, free_port, run_launcher
+from launcher_testlib import CHILD_ENV, DEMO_SRC, LAUNCHER, PLACEHOLDER, SECRET, free_port, run_launcher
 
 
-def test_check_builds_the_app_prints_ok_and_does_not_listen(write_config):
+def test_check_builds_the_app_prints_its_description_and_does_not_listen(write_config):
     port = free_port()
     result = run_launcher(write_config(), "--port", str(port), "--check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok\n"
+    # One JSON line: what the role needs to point nginx at (the effective settings, after the deployment's).
+    assert result.stdout.count("\n") == 1
+    assert json.loads(result.stdout) == {
+        "status": "ok",
+        "static_path": str(DEMO_SRC / "static"),
+        "static_url_prefix": "/static/",
+        "template_path": str(DEMO_SRC / "templates"),
+        "health_routed_by_app": True,  # the demo answers /healthz itself
+    }
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # still free: --check never listened
 
@@ -21,7 +30,22 @@ def test_check_without_port_and_with_another_app_path(write_config, tmp_path):
     config = write_config(app_path=str(tmp_path / "releases" / "not-current-yet"))
     result = run_launcher(config, "--app-path", str(DEMO_SRC), "--check")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok\n"
+    assert json.loads(result.stdout.splitlines()[-1])["status"] == "ok"
+
+
+def test_check_reports_the_deployments_static_path_and_the_launchers_health_answer(write_config, tmp_path):
+    # Relative to app_path (the program's working directory), as the app would resolve it.
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "plain_app.py").write_text("import tornado.web\ndef make_app():\n    return tornado.web.Application([])\n")
+    settings = {"cookie_secret": SECRET, "static_path": "assets", "static_url_prefix": "/s/"}
+    config = write_config(app_path=str(tmp_path), factory="plain_app:make_app", settings=settings, health_path="/ready")
+    result = run_launcher(config, "--check")
+    assert result.returncode == 0, result.stderr
+    description = json.loads(result.stdout)
+    assert description["static_path"] == str(tmp_path / "assets")
+    assert description["static_url_prefix"] == "/s/"
+    assert description["template_path"] is None
+    assert description["health_routed_by_app"] is False
 
 
 def test_placeholder_cookie_secret_is_refused(write_config):

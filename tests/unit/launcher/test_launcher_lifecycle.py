@@ -2,74 +2,18 @@
 
 import os
 import signal
-import socket
-import threading
+import struct
 import time
 
 import pytest
 import requests
+import websocket
 
-from launcher_testlib import free_port
+from launcher_testlib import free_port, main_config, pids_seen, refused, slow_request_in_flight, wait_refused
 
 TIMEOUT = 5
-
-
-def refused(port):
-    """True when nothing accepts connections on the port any more."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except ConnectionRefusedError:
-        return True
-
-
-def wait_refused(port, timeout=2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if refused(port):
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def in_background(function):
-    """Run ``function`` in a thread; the returned dict gets "result" or "error"."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = function()
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    outcome["thread"] = thread
-    return outcome
-
-
-def slow_request_in_flight(process, seconds, timeout=30):
-    """Start GET /slow in the background on an already accepted connection; return its outcome.
-
-    The warm-up request makes sure the kernel has handed the connection to the server, so the
-    slow request cannot be refused by a SIGTERM that closes the listening socket right after.
-    """
-    session = requests.Session()
-    session.get(process.url("/whoami"), timeout=TIMEOUT)
-    outcome = in_background(lambda: session.get(process.url(f"/slow?seconds={seconds}"), timeout=timeout))
-    time.sleep(0.5)  # the request reaches the server and sleeps there
-    return outcome
-
-
-def pids_seen(url, want, attempts=300, timeout=15):
-    """pids answering ``url`` over fresh connections, until ``want`` distinct ones (bounded)."""
-    pids = set()
-    deadline = time.monotonic() + timeout
-    for _attempt in range(attempts):
-        if len(pids) >= want or time.monotonic() > deadline:
-            break
-        pids.add(requests.get(url, headers={"Connection": "close"}, timeout=TIMEOUT).json()["pid"])
-    return pids
+# The same stop, for the demo's factory and for an app with its own main() (asyncio.run(main())).
+APPS = {"factory": {}, "main": {"base": main_config("httpserver_asyncio")}}
 
 
 def test_sigterm_lets_the_request_in_flight_finish(launcher):
@@ -122,8 +66,11 @@ def test_an_idle_connection_the_peer_keeps_open_is_bounded_by_the_grace_period(l
     session.close()
 
 
-def test_grace_period_bounds_the_stop(launcher):
-    process = launcher(grace_seconds=1)
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_grace_period_bounds_the_stop(launcher, app):
+    # A long poll (a request that waits for an event) cannot finish: the grace period's end closes
+    # its connection (no reset, no answer from a half-dead process), and the process exits 0.
+    process = launcher(grace_seconds=1, **APPS[app])
     slow = slow_request_in_flight(process, 20)
     started = time.monotonic()
     process.terminate()
@@ -131,11 +78,13 @@ def test_grace_period_bounds_the_stop(launcher):
     assert time.monotonic() - started < 4
     slow["thread"].join(5)
     assert isinstance(slow.get("error"), requests.ConnectionError)
+    assert "Connection aborted" in str(slow["error"]) and "reset" not in str(slow["error"]).lower()
     assert "closed 1 connection(s) with a request still in flight" in process.log()
 
 
-def test_second_signal_stops_at_once(launcher):
-    process = launcher(grace_seconds=20)
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_second_signal_stops_at_once(launcher, app):
+    process = launcher(grace_seconds=20, **APPS[app])
     slow_request_in_flight(process, 20)
     started = time.monotonic()
     process.terminate()
@@ -143,6 +92,50 @@ def test_second_signal_stops_at_once(launcher):
     process.proc.send_signal(signal.SIGINT)
     assert process.wait(timeout=5) == 0
     assert time.monotonic() - started < 3
+
+
+def open_websocket(process):
+    conn = websocket.create_connection(f"ws://127.0.0.1:{process.port}/ws", timeout=TIMEOUT, origin=f"http://127.0.0.1:{process.port}")
+    conn.send("before the stop")
+    assert conn.recv() == "before the stop"
+    return conn
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_an_open_websocket_is_told_going_away_before_the_requests_finish(launcher, app):
+    process = launcher(grace_seconds=10, **APPS[app])
+    conn = open_websocket(process)
+    slow = slow_request_in_flight(process, 2)
+    process.terminate()
+    started = time.monotonic()
+    # recv_data_frame answers the close frame, as browsers do.
+    opcode, frame = conn.recv_data_frame(control_frame=True)
+    assert time.monotonic() - started < 1, "the close frame must not wait for the requests in flight"
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert struct.unpack("!H", frame.data[:2])[0] == 1001  # going away: not 1006 (cut without a close frame)
+    assert frame.data[2:] == b"going away"
+    conn.close()
+
+    slow["thread"].join(10)
+    assert slow.get("result") is not None and slow["result"].status_code == 200, slow.get("error")
+    assert process.wait(timeout=5) == 0
+    assert time.monotonic() - started < 4
+    assert "sent 1 WebSocket(s) a close frame (1001 going away)" in process.log()
+    assert "did not complete the close" not in process.log()
+
+
+@pytest.mark.parametrize("app", sorted(APPS))
+def test_a_websocket_client_that_never_answers_the_close_is_bounded_by_the_grace_period(launcher, app):
+    process = launcher(grace_seconds=1, **APPS[app])
+    conn = open_websocket(process)
+    process.terminate()
+    started = time.monotonic()
+    frame = conn.recv_frame()  # the close frame, read without answering it
+    assert frame.opcode == websocket.ABNF.OPCODE_CLOSE
+    assert process.wait(timeout=6) == 0
+    assert time.monotonic() - started < 4
+    assert "closed 1 WebSocket(s) whose client did not complete the close" in process.log()
+    conn.shutdown()
 
 
 def test_fork_serves_from_two_children_and_stops_cleanly(launcher):
