@@ -6,7 +6,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import posixpath
 import shlex
+
+from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
 
 
 def shell_split(command, replacements=None):
@@ -26,8 +29,35 @@ def environment(variables):
     return dict((str(name), str(value)) for name, value in (variables or {}).items())
 
 
+def served_static(release_info, app_home, allow_outside=False):
+    """Where nginx serves the app's static files from, and under which URL prefix: {path, prefix}.
+
+    ``release_info`` is the current release's RELEASE.json; its ``app`` holds what the launcher's
+    release check read from the built Application (the app's own static_path, inside the release that
+    was checked, and static_url_prefix). The path is moved from releases/<id>/ to current/, so nginx
+    follows the release that is current. None for the path when the app has no static_path, or one
+    nginx should not serve (outside app_home, unless allowed, or not a safe path): then nginx sends
+    static URLs to Tornado, which serves what the app said.
+    """
+    app = (release_info or {}).get('app') or {}
+    prefix = app.get('static_url_prefix') or '/static/'
+    if inputs.check({'kind': 'url_path', 'prefix': True}, prefix):
+        prefix = None
+    path = app.get('static_path')
+    release = posixpath.join(app_home, 'releases', str((release_info or {}).get('id', '')))
+    if not path or not (release_info or {}).get('id'):
+        return {'path': None, 'prefix': prefix}
+    path = posixpath.normpath(path)
+    if path == release or path.startswith(release + '/'):
+        path = posixpath.join(app_home, 'current') + path[len(release):]
+    rule = {'kind': 'path', 'roots': [app_home], 'anywhere': bool(allow_outside)}
+    if inputs.check(rule, path):
+        path = None
+    return {'path': path, 'prefix': prefix}
+
+
 class FilterModule(object):
     """webops.tornado vocabulary filters."""
 
     def filters(self):
-        return {'shell_split': shell_split, 'environment': environment}
+        return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static}
