@@ -15,7 +15,8 @@ description:
   - After C(supervisorctl update), waits until every program of O(group) is C(RUNNING) and the command line of
     its process is the configured one, and fails, with each program's state and the end of its log, when a
     program ends up C(FATAL), C(EXITED) or missing, or when O(timeout) passes.
-  - webops.tornado.supervisor runs it after every change of a group, and puts the previous group back when it fails:
+  - >-
+    webops.tornado.supervisor runs it after every change of a group, and puts the previous group back when it fails:
     a configuration supervisord accepted but cannot run never stays live.
 options:
   group:
