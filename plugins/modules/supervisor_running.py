@@ -112,9 +112,13 @@ def main():
     def cmdline_of(pid):
         try:
             with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-                return [arg.decode('utf-8', 'replace') for arg in handle.read().split(b'\0') if arg]
+                data = handle.read()
         except (IOError, OSError):
             return None
+        # Every argument ends with a NUL, so an empty argument ('') is a NUL of its own: keep it.
+        if data.endswith(b'\0'):
+            data = data[:-1]
+        return [arg.decode('utf-8', 'replace') for arg in data.split(b'\0')] if data else []
 
     ok, problems, status = supervisor_status.wait_running(module.params['programs'], status_text, cmdline_of,
                                                           module.params['timeout'])
