@@ -40,11 +40,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('check_inputs: values must be a mapping')
         messages = inputs.errors(rules, values, prefix=prefix)
         result['changed'] = False
+        result['checked'] = sorted(name for name in rules if name in values)
         if messages:
             result['failed'] = True
             result['errors'] = messages
             result['msg'] = ' '.join(messages)
         else:
-            result['checked'] = sorted(name for name in rules if name in values)
             result['msg'] = 'All %d inputs are acceptable.' % len(result['checked'])
         return result

@@ -12,7 +12,8 @@ module: check_inputs
 short_description: Check a role's variables against the collection's input rules, on the controller
 version_added: 0.2.0
 description:
-  - The collection's one validation layer. Each role names the kind of each of its variables once
+  - >-
+    The collection's one validation layer. Each role names the kind of each of its variables once
     (C(__<role>_input_rules) in its C(vars/main.yml)): a name, a user, host names as nginx accepts them, an
     nginx size or time, a URL path, an absolute normalised path inside allowed roots, environment variables,
     and so on. This action checks every one of them and fails with one sentence per refused variable,
@@ -33,7 +34,8 @@ options:
     required: true
   values:
     description:
-      - The values to check, by variable name. Default is each variable of O(rules) as the task sees it
+      - >-
+        The values to check, by variable name. Default is each variable of O(rules) as the task sees it
         (variables not defined are skipped: the argument spec says what is required).
     type: dict
   prefix:

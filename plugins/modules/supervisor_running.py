@@ -15,7 +15,8 @@ description:
   - After C(supervisorctl update), waits until every program of O(group) is C(RUNNING) and the command line of
     its process is the configured one, and fails, with each program's state and the end of its log, when a
     program ends up C(FATAL), C(EXITED) or missing, or when O(timeout) passes.
-  - webops.tornado.supervisor runs it after every change of a group, and puts the previous group back when it fails:
+  - >-
+    webops.tornado.supervisor runs it after every change of a group, and puts the previous group back when it fails:
     a configuration supervisord accepted but cannot run never stays live.
 options:
   group:
@@ -111,9 +112,13 @@ def main():
     def cmdline_of(pid):
         try:
             with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-                return [arg.decode('utf-8', 'replace') for arg in handle.read().split(b'\0') if arg]
+                data = handle.read()
         except (IOError, OSError):
             return None
+        # Every argument ends with a NUL, so an empty argument ('') is a NUL of its own: keep it.
+        if data.endswith(b'\0'):
+            data = data[:-1]
+        return [arg.decode('utf-8', 'replace') for arg in data.split(b'\0')] if data else []
 
     ok, problems, status = supervisor_status.wait_running(module.params['programs'], status_text, cmdline_of,
                                                           module.params['timeout'])

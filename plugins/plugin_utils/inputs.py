@@ -504,7 +504,6 @@ def check_shell_list(value, **_params):
     return None
 
 
-
 def check_supervisor_size(value, **_params):
     return _string(value, re.compile(r'^[0-9]{1,12}(KB|MB|GB)?$'), 'a supervisord size: digits with an optional KB, MB or GB')
 
@@ -589,7 +588,6 @@ KINDS = {
     'users': check_users,
     'version': check_version,
 }
-
 
 
 _COMMON = ('kind', 'empty', 'secret', 'also')

@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for host_facts: /proc/net/tcp(6) decoding, socket owners, small files, the module's result."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import socket
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.webops.tornado.plugins.modules import host_facts as mod
+
+# As the kernel writes them (each line of tcp, not tcp6, padded with blanks to 149 characters): a sshd on
+# every interface, two backends on loopback, a client connection (ESTABLISHED, 01) and a TIME_WAIT line
+# (06, shorter, inode 0). The address is the 32-bit word in host (little-endian) order: 127.0.0.1 is
+# 0100007F, 10.0.2.15 is 0F02000A.
+PROC_NET_TCP = ''.join(line.ljust(149) + '\n' for line in [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 18329 1 0000000000000000 100 0 0 10 0',
+    '   1: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 25001 1 0000000000000000 100 0 0 10 0',
+    '   2: 0100007F:1F41 00000000:0000 0A 00000000:00000000 00:00000000 00000000   998        0 25002 1 0000000000000000 100 0 0 10 0',
+    '   3: 0F02000A:0016 0202000A:C2D4 01 00000000:00000000 02:000A7D3E 00000000     0        0 19020 4 0000000000000000 20 4 31 10 -1',
+    '   4: 0F02000A:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 25003 1 0000000000000000 100 0 0 10 0',
+    '   5: 0100007F:1F40 0100007F:D088 06 00000000:00000000 03:000002AB 00000000     0        0 0 3 000000000663c543',
+])
+
+# Each address is four 32-bit words, each in host (little-endian) order: ::1 ends in 01000000,
+# ::ffff:127.0.0.1 has the words 0000FFFF and 7F000001, so FFFF0000 0100007F; 2001:db8::1 starts B80D0120;
+# fe80::a00:27ff:fe4e:66a1 (link-local) is 000080FE 00000000 FF27000A A1664EFE.
+PROC_NET_TCP6 = ''.join(line + '\n' for line in [
+    '  sl  local_address                         remote_address                       '
+    ' st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000'
+    ' 0A 00000000:00000000 00:00000000 00000000     0        0 30001 1 0000000000000000 100 0 0 10 0',
+    '   1: 00000000000000000000000001000000:1F42 00000000000000000000000000000000:0000'
+    ' 0A 00000000:00000000 00:00000000 00000000   998        0 30002 1 0000000000000000 100 0 0 10 0',
+    '   2: 0000000000000000FFFF00000100007F:1F43 00000000000000000000000000000000:0000'
+    ' 0A 00000000:00000000 00:00000000 00000000   998        0 30003 1 0000000000000000 100 0 0 10 0',
+    '   3: B80D0120000000000000000001000000:01BB 00000000000000000000000000000000:0000'
+    ' 0A 00000000:00000000 00:00000000 00000000     0        0 30004 1 0000000000000000 100 0 0 10 0',
+    '   4: 000080FE00000000FF27000AA1664EFE:0016 00000000000000000000000000000000:0000'
+    ' 0A 00000000:00000000 00:00000000 00000000     0        0 30005 1 0000000000000000 100 0 0 10 0',
+    '   5: 00000000000000000000000001000000:0050 00000000000000000000000001000000:A3F2'
+    ' 01 00000000:00000000 02:00000A8C 00000000    33        0 30006 2 0000000000000000 20 4 30 10 -1',
+])
+
+
+# --- parse_proc_net_tcp --------------------------------------------------------------------------
+
+def test_ipv4_listeners_only_in_host_byte_order():
+    assert mod.parse_proc_net_tcp(PROC_NET_TCP) == [
+        ('0.0.0.0', 22, 0, '18329'),
+        ('127.0.0.1', 8000, 998, '25001'),
+        ('127.0.0.1', 8001, 998, '25002'),
+        ('10.0.2.15', 80, 33, '25003'),
+    ]
+
+
+def test_ipv6_listeners_only_word_by_word():
+    assert mod.parse_proc_net_tcp(PROC_NET_TCP6, ipv6=True) == [
+        ('::', 80, 0, '30001'),
+        ('::1', 8002, 998, '30002'),
+        ('::ffff:127.0.0.1', 8003, 998, '30003'),
+        ('2001:db8::1', 443, 0, '30004'),
+        ('fe80::a00:27ff:fe4e:66a1', 22, 0, '30005'),
+    ]
+
+
+@pytest.mark.parametrize('family, text', [(socket.AF_INET, '10.0.2.15'), (socket.AF_INET, '192.168.1.200'),
+                                          (socket.AF_INET6, '2001:db8:85a3::8a2e:370:7334'),
+                                          (socket.AF_INET6, '::ffff:192.168.1.200')])
+def test_addresses_round_trip_through_the_kernel_encoding(family, text):
+    # Encode as the kernel does (each 32-bit word in little-endian order) and decode again.
+    packed = socket.inet_pton(family, text)
+    encoded = ''.join(packed[i:i + 4][::-1].hex().upper() for i in range(0, len(packed), 4))
+    header = PROC_NET_TCP6.splitlines()[0] if family == socket.AF_INET6 else PROC_NET_TCP.splitlines()[0]
+    line = '   0: %s:1F40 %s:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0 100 0 0 10 0' % (
+        encoded, '0' * len(encoded))
+    assert mod.parse_proc_net_tcp(header + '\n' + line + '\n', ipv6=family == socket.AF_INET6) == [
+        (text, 8000, 1000, '4242')]
+
+
+@pytest.mark.parametrize('text', ['', PROC_NET_TCP.splitlines()[0] + '\n', '\n\n'])
+def test_no_listeners(text):
+    assert mod.parse_proc_net_tcp(text) == []
+
+
+def test_the_kernel_agrees():
+    """The real /proc/net/tcp and tcp6 of this machine, with sockets of our own."""
+    v4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    v4.bind(('127.0.0.1', 0))
+    v4.listen(1)
+    try:
+        v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        v6.bind(('::1', 0))
+        v6.listen(1)
+    except OSError:
+        v6 = None
+    try:
+        with open('/proc/net/tcp') as handle:
+            found = mod.parse_proc_net_tcp(handle.read())
+        assert ('127.0.0.1', v4.getsockname()[1], os.getuid(), str(os.fstat(v4.fileno()).st_ino)) in found
+        if v6 is not None:
+            with open('/proc/net/tcp6') as handle:
+                found = mod.parse_proc_net_tcp(handle.read(), ipv6=True)
+            assert ('::1', v6.getsockname()[1], os.getuid(), str(os.fstat(v6.fileno()).st_ino)) in found
+        owners = mod.socket_owners()
+        assert any(entry.endswith('[%d]' % os.getpid()) for entry in owners[str(os.fstat(v4.fileno()).st_ino)])
+        ports = dict(((s['address'], s['port']), s) for s in mod.listeners())
+        assert ports[('127.0.0.1', v4.getsockname()[1])]['uid'] == os.getuid()
+    finally:
+        v4.close()
+        if v6 is not None:
+            v6.close()
+
+
+# --- socket_owners and listeners over a fake /proc -----------------------------------------------
+
+def make_proc(base, processes, tcp=PROC_NET_TCP, tcp6=PROC_NET_TCP6):
+    """A /proc with net/tcp, net/tcp6 and, per pid, comm and fd/N -> link target."""
+    proc = base / 'proc'
+    (proc / 'net').mkdir(parents=True)
+    if tcp is not None:
+        (proc / 'net' / 'tcp').write_text(tcp)
+    if tcp6 is not None:
+        (proc / 'net' / 'tcp6').write_text(tcp6)
+    (proc / 'self').mkdir()  # not a pid: ignored
+    (proc / 'sys').mkdir()
+    for pid, (comm, fds) in processes.items():
+        pid_dir = proc / str(pid)
+        pid_dir.mkdir()
+        if comm is not None:
+            (pid_dir / 'comm').write_text(comm + '\n')
+        if fds is None:
+            continue  # fd/ not readable (another user's process, without CAP_SYS_PTRACE)
+        (pid_dir / 'fd').mkdir()
+        for number, target in enumerate(fds):
+            os.symlink(target, str(pid_dir / 'fd' / str(number)))
+    return str(proc)
+
+
+PROCESSES = {
+    1: ('systemd', ['/dev/null', 'anon_inode:[eventpoll]']),
+    410: ('sshd', ['/dev/null', 'socket:[18329]', 'socket:[30005]']),
+    900: ('python3', ['pipe:[777]', 'socket:[25001]', 'socket:[30002]']),
+    901: ('python3', ['socket:[25002]', 'socket:[30003]']),
+    1200: ('nginx', ['socket:[25003]', 'socket:[30001]', 'socket:[30001]']),
+    1201: ('nginx', ['socket:[25003]', 'socket:[30001]']),
+    1300: ('secret-daemon', None),
+    1400: (None, ['socket:[30004]']),  # exited while being read: no comm
+}
+
+
+def test_socket_owners_maps_inodes_to_processes(tmp_path):
+    owners = mod.socket_owners(make_proc(tmp_path, PROCESSES))
+    assert owners['18329'] == ['sshd[410]']
+    assert owners['25001'] == ['python3[900]']
+    assert sorted(owners['30001']) == ['nginx[1200]', 'nginx[1200]', 'nginx[1201]']
+    assert '30004' not in owners and '777' not in owners
+    assert not [inode for inode in owners if not inode.isdigit()]
+
+
+def test_listeners_sorted_by_port_with_users_and_processes(tmp_path, monkeypatch):
+    names = {0: 'root', 33: 'www-data', 998: 'demo'}
+    monkeypatch.setattr(mod, 'user_name', lambda uid: names.get(uid, str(uid)))
+    found = mod.listeners(make_proc(tmp_path, PROCESSES))
+    assert [(s['port'], s['address'], s['user'], s['processes']) for s in found] == [
+        (22, '0.0.0.0', 'root', ['sshd[410]']),
+        (22, 'fe80::a00:27ff:fe4e:66a1', 'root', ['sshd[410]']),
+        (80, '10.0.2.15', 'www-data', ['nginx[1200]', 'nginx[1201]']),
+        (80, '::', 'root', ['nginx[1200]', 'nginx[1201]']),
+        (443, '2001:db8::1', 'root', []),
+        (8000, '127.0.0.1', 'demo', ['python3[900]']),
+        (8001, '127.0.0.1', 'demo', ['python3[901]']),
+        (8002, '::1', 'demo', ['python3[900]']),
+        (8003, '::ffff:127.0.0.1', 'demo', ['python3[901]']),
+    ]
+    assert found[0]['uid'] == 0 and found[-1]['uid'] == 998
+
+
+def test_listeners_without_ipv6(tmp_path):
+    found = mod.listeners(make_proc(tmp_path, {}, tcp6=None))
+    assert [s['port'] for s in found] == [22, 80, 8000, 8001]
+    assert all(s['processes'] == [] for s in found)
+
+
+def test_listeners_without_any_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(mod, 'socket_owners', lambda proc: pytest.fail('no listener, no /proc walk'))
+    assert mod.listeners(make_proc(tmp_path, {}, tcp=None, tcp6=None)) == []
+
+
+def test_user_name_falls_back_to_the_uid():
+    assert mod.user_name(0) == 'root'
+    assert mod.user_name(4242424) == '4242424'
+
+
+# --- read_small ------------------------------------------------------------------------------------
+
+def test_read_small_reads_text(tmp_path):
+    path = tmp_path / 'RELEASE.json'
+    path.write_bytes(b'{"id": "20261201T120000Z"}\n')
+    assert mod.read_small(str(path)) == '{"id": "20261201T120000Z"}\n'
+
+
+def test_read_small_replaces_bad_utf8(tmp_path):
+    path = tmp_path / 'f'
+    path.write_bytes(b'caf\xe9 \xc3\xa9')
+    assert mod.read_small(str(path)) == u'caf\ufffd \xe9'
+
+
+def test_read_small_limit(tmp_path):
+    exact = tmp_path / 'exact'
+    exact.write_bytes(b'x' * mod.MAX_FILE)
+    assert len(mod.read_small(str(exact))) == mod.MAX_FILE
+    over = tmp_path / 'over'
+    over.write_bytes(b'x' * (mod.MAX_FILE + 1))
+    assert mod.read_small(str(over)) is None
+
+
+def test_read_small_missing_unreadable_or_directory(tmp_path):
+    assert mod.read_small(str(tmp_path / 'missing')) is None
+    assert mod.read_small(str(tmp_path)) is None
+
+
+def test_read_small_empty(tmp_path):
+    path = tmp_path / 'empty'
+    path.write_bytes(b'')
+    assert mod.read_small(str(path)) == ''
+
+
+# --- the module ------------------------------------------------------------------------------------
+
+def run_module(monkeypatch, capsys, args, hostname=(0, '10.0.2.15 fd00::15 \n', '')):
+    calls = []
+
+    def run_command(self, argv, **_kwargs):
+        calls.append(argv)
+        return hostname
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(mod, 'listeners', lambda: [{'address': '0.0.0.0', 'port': 22, 'uid': 0, 'user': 'root',
+                                                    'processes': []}])
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            mod.main()
+    result = json.loads(capsys.readouterr().out)
+    return exit_info.value.code, result, calls
+
+
+def test_module_result(monkeypatch, capsys, tmp_path):
+    release = tmp_path / 'RELEASE.json'
+    release.write_text('{"id": "r1"}')
+    rc, result, calls = run_module(monkeypatch, capsys, {'files': [str(release), str(tmp_path / 'nope')]})
+    assert rc == 0 and result['changed'] is False
+    assert calls == [['hostname', '-I']]
+    assert result['addresses'] == ['10.0.2.15', 'fd00::15']
+    assert result['nproc'] >= 1
+    assert result['listeners'][0]['port'] == 22
+    assert result['users']['root']['uid'] == 0 and result['users']['root']['home'] == '/root'
+    assert set(result['users']['root']) == {'uid', 'gid', 'gecos', 'home', 'shell'}
+    assert result['groups']['root'] == {'gid': 0, 'members': result['groups']['root']['members']}
+    assert result['files'] == {str(release): '{"id": "r1"}', str(tmp_path / 'nope'): None}
+
+
+def test_module_without_files(monkeypatch, capsys):
+    rc, result, _calls = run_module(monkeypatch, capsys, {})
+    assert rc == 0 and result['files'] == {}
+
+
+def test_module_check_mode_reads_too(monkeypatch, capsys):
+    rc, result, calls = run_module(monkeypatch, capsys, {'_ansible_check_mode': True})
+    assert rc == 0 and calls and 'listeners' in result
+
+
+def test_module_fails_when_hostname_fails(monkeypatch, capsys):
+    rc, result, _calls = run_module(monkeypatch, capsys, {}, hostname=(1, '', 'hostname: invalid option -- I\n'))
+    assert rc == 1 and result['failed'] is True
+    assert result['msg'] == 'hostname -I failed: hostname: invalid option -- I'

@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for the host checks (account takeover, port holders), with made-up hosts."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.webops.tornado.plugins.plugin_utils import host_checks
+
+HOME = '/srv/demo'
+
+
+def account(uid, gid, gecos='', home='/home/someone', shell='/bin/bash'):
+    return {'uid': uid, 'gid': gid, 'gecos': gecos, 'home': home, 'shell': shell}
+
+
+# What webops.tornado.host_facts returns for a Debian host, reduced to what the checks read.
+BASE_USERS = {
+    'root': account(0, 0, 'root', '/root'),
+    'www-data': account(33, 33, 'www-data', '/var/www', '/usr/sbin/nologin'),
+    'nobody': account(65534, 65534, 'nobody', '/nonexistent', '/usr/sbin/nologin'),
+    'alice': account(1000, 1000, 'Alice,,,', '/home/alice'),
+}
+BASE_GROUPS = {
+    'root': {'gid': 0, 'members': []},
+    'adm': {'gid': 4, 'members': ['alice']},
+    'www-data': {'gid': 33, 'members': []},
+    'nogroup': {'gid': 65534, 'members': []},
+    'alice': {'gid': 1000, 'members': []},
+}
+
+
+def host(users=None, groups=None):
+    all_users = dict(BASE_USERS)
+    all_users.update(users or {})
+    all_groups = dict(BASE_GROUPS)
+    all_groups.update(groups or {})
+    return {'users': all_users, 'groups': all_groups}
+
+
+# --- account_problems ----------------------------------------------------------------------------
+
+def test_fresh_host_has_no_problem():
+    assert host_checks.account_problems(host(), 'demo', 'demo', HOME) == []
+
+
+def test_empty_or_missing_facts_have_no_problem():
+    assert host_checks.account_problems({}, 'demo', 'demo', HOME) == []
+    assert host_checks.account_problems({'users': None, 'groups': None}, 'demo', 'demo', HOME) == []
+
+
+def test_account_the_role_created_is_accepted():
+    users = {'demo': account(998, 997, 'webops.tornado app demo', HOME, '/usr/sbin/nologin')}
+    groups = {'demo': {'gid': 997, 'members': []}}
+    assert host_checks.account_problems(host(users, groups), 'demo', 'demo', HOME) == []
+
+
+def test_marked_account_is_accepted_whatever_its_home_and_shell():
+    # The marker is what counts: an admin may have moved the home or changed the shell since.
+    users = {'demo': account(998, 997, 'webops.tornado app demo', '/opt/demo', '/bin/sh')}
+    groups = {'demo': {'gid': 997, 'members': []}}
+    assert host_checks.account_problems(host(users, groups), 'demo', 'demo', HOME) == []
+
+
+@pytest.mark.parametrize('shell', host_checks.NOLOGIN_SHELLS)
+def test_account_created_before_the_marker_is_recognised(shell):
+    users = {'demo': account(998, 997, '', HOME, shell)}
+    groups = {'demo': {'gid': 997, 'members': []}}
+    assert host_checks.account_problems(host(users, groups), 'demo', 'demo', HOME) == []
+
+
+@pytest.mark.parametrize('entry, why', [
+    (account(1001, 1001, 'Demo User,,,', HOME, '/bin/bash'), 'login shell'),
+    (account(998, 997, '', '/home/demo', '/usr/sbin/nologin'), 'other home'),
+    (account(1001, 997, '', HOME, '/usr/sbin/nologin'), 'not a system uid'),
+    (account(998, 997, 'tornado app demo', HOME, '/bin/bash'), 'marker not at the start'),
+])
+def test_account_the_role_did_not_create_is_refused(entry, why):
+    problems = host_checks.account_problems(host({'demo': entry}, {'demo': {'gid': 997, 'members': []}}),
+                                            'demo', 'demo', HOME)
+    assert problems, why
+    assert problems[0].startswith('app_user: demo is an existing account this role did not create')
+    assert 'uid %d' % entry['uid'] in problems[0]
+    assert entry['shell'] in problems[0] and entry['home'] in problems[0]
+
+
+def test_taking_over_a_login_user_names_both_the_user_and_its_group():
+    problems = host_checks.account_problems(host(), 'alice', 'alice', HOME)
+    assert len(problems) == 2
+    assert problems[0].startswith('app_user: alice is an existing account')
+    assert problems[1].startswith('app_group: alice is an existing group (gid 1000)')
+
+
+def test_system_account_with_another_home_is_refused():
+    problems = host_checks.account_problems(host(), 'www-data', 'www-data', HOME)
+    assert [p.split(':')[0] for p in problems] == ['app_user', 'app_group']
+
+
+@pytest.mark.parametrize('user, group', [('root', 'demo'), ('demo', 'root'), ('root', 'root')])
+def test_root_is_refused_alone(user, group):
+    problems = host_checks.account_problems(host(), user, group, HOME)
+    assert problems == ['app_user and app_group must not be root (got %s/%s): app processes never run as root.'
+                        % (user, group)]
+
+
+def test_existing_shared_group_is_refused_for_a_new_user():
+    problems = host_checks.account_problems(host(), 'demo', 'adm', HOME)
+    assert len(problems) == 1
+    assert problems[0].startswith('app_group: adm is an existing group (gid 4)')
+
+
+def test_existing_group_is_refused_when_it_is_not_the_users_primary_group():
+    users = {'demo': account(998, 997, 'webops.tornado app demo', HOME, '/usr/sbin/nologin')}
+    groups = {'demo': {'gid': 997, 'members': []}, 'shared': {'gid': 996, 'members': ['demo']}}
+    problems = host_checks.account_problems(host(users, groups), 'demo', 'shared', HOME)
+    assert len(problems) == 1 and problems[0].startswith('app_group: shared is an existing group (gid 996)')
+
+
+def test_group_of_a_foreign_account_is_refused_even_with_matching_gid():
+    users = {'demo': account(1001, 1001, 'Demo', '/home/demo')}
+    groups = {'demo': {'gid': 1001, 'members': []}}
+    problems = host_checks.account_problems(host(users, groups), 'demo', 'demo', HOME)
+    assert [p.split(':')[0] for p in problems] == ['app_user', 'app_group']
+
+
+def test_user_and_group_of_different_names_created_by_the_role():
+    users = {'demo': account(998, 990, 'webops.tornado app demo', HOME, '/usr/sbin/nologin')}
+    groups = {'webapps': {'gid': 990, 'members': []}}
+    assert host_checks.account_problems(host(users, groups), 'demo', 'webapps', HOME) == []
+
+
+def test_new_group_for_an_existing_role_account_is_accepted():
+    # app_group changed to a name that does not exist yet: the role creates it.
+    users = {'demo': account(998, 997, 'webops.tornado app demo', HOME, '/usr/sbin/nologin')}
+    assert host_checks.account_problems(host(users, {'demo': {'gid': 997, 'members': []}}),
+                                        'demo', 'demo-new', HOME) == []
+
+
+# --- port_conflicts ------------------------------------------------------------------------------
+
+def sock(port, user, address='0.0.0.0', processes=None):
+    return {'address': address, 'port': port, 'uid': 0, 'user': user, 'processes': processes or []}
+
+
+def test_no_listeners_no_conflict():
+    assert host_checks.port_conflicts([], [8000, 8001], 'app_ports') == []
+    assert host_checks.port_conflicts(None, [8000], 'app_ports') == []
+
+
+def test_other_ports_are_ignored():
+    listeners = [sock(22, 'root', processes=['sshd[1]']), sock(5432, 'postgres', '127.0.0.1')]
+    assert host_checks.port_conflicts(listeners, [8000, 8001], 'app_ports') == []
+
+
+def test_port_held_by_another_user_names_user_processes_and_address():
+    listeners = [sock(8001, 'postgres', '127.0.0.1', ['postgres[812]'])]
+    assert host_checks.port_conflicts(listeners, [8000, 8001], 'app_ports', owners=['demo']) == [
+        'app_ports: port 8001 is already held on 127.0.0.1 by user postgres (postgres[812]); a backend or '
+        'nginx could not bind it. Choose another port, or stop that program.']
+
+
+def test_port_held_without_visible_processes_names_the_user_only():
+    problems = host_checks.port_conflicts([sock(8000, '1234', '::')], [8000], 'app_ports', owners=['demo'])
+    assert problems == ['app_ports: port 8000 is already held on :: by user 1234; a backend or nginx could '
+                        'not bind it. Choose another port, or stop that program.']
+
+
+def test_own_backends_are_not_a_conflict_on_a_rerun():
+    listeners = [sock(8000, 'demo', '127.0.0.1', ['python3[900]']), sock(8001, 'demo', '127.0.0.1')]
+    assert host_checks.port_conflicts(listeners, [8000, 8001], 'app_ports', owners=['demo']) == []
+
+
+def test_owner_is_matched_by_whole_name():
+    listeners = [sock(8000, 'demo2', '127.0.0.1')]
+    assert len(host_checks.port_conflicts(listeners, [8000], 'app_ports', owners=['demo'])) == 1
+
+
+def test_nginx_own_ports_by_process_name():
+    listeners = [sock(80, 'root', '0.0.0.0', ['nginx[100]', 'nginx[101]', 'nginx[102]']),
+                 sock(80, 'root', '::', ['nginx[100]', 'nginx[101]'])]
+    assert host_checks.port_conflicts(listeners, [80, 443], 'nginx_listen_port', processes=['nginx']) == []
+
+
+def test_socket_shared_with_another_program_is_a_conflict():
+    listeners = [sock(80, 'root', '0.0.0.0', ['apache2[50]', 'nginx[100]'])]
+    problems = host_checks.port_conflicts(listeners, [80], 'nginx_listen_port', processes=['nginx'])
+    assert len(problems) == 1 and 'apache2[50], nginx[100]' in problems[0]
+
+
+def test_root_socket_without_visible_processes_is_not_nginx():
+    problems = host_checks.port_conflicts([sock(80, 'root')], [80], 'nginx_listen_port', processes=['nginx'])
+    assert len(problems) == 1 and 'by user root;' in problems[0]
+
+
+def test_one_sentence_per_port_sorted_by_port():
+    listeners = [sock(9000, 'x', '0.0.0.0'), sock(9000, 'x', '::'), sock(8000, 'y', '127.0.0.1')]
+    problems = host_checks.port_conflicts(listeners, ['9000', '8000'], 'app_ports')
+    assert [p.split(' is already')[0] for p in problems] == ['app_ports: port 8000', 'app_ports: port 9000']
+
+
+def test_first_foreign_socket_of_a_port_is_named():
+    listeners = [sock(8000, 'demo', '127.0.0.1'), sock(8000, 'mallory', '::', ['nc[7]'])]
+    problems = host_checks.port_conflicts(listeners, [8000], 'app_ports', owners=['demo'])
+    assert len(problems) == 1 and 'user mallory (nc[7])' in problems[0] and 'on ::' in problems[0]
+
+
+def test_ports_and_listener_ports_may_be_text():
+    listeners = [{'address': '0.0.0.0', 'port': '8000', 'user': 'x', 'processes': []}]
+    assert len(host_checks.port_conflicts(listeners, ['8000'], 'app_ports')) == 1
