@@ -10,8 +10,8 @@ from ansible_collections.webops.tornado.plugins.plugin_utils import host_checks
 from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
 
 
-def account_problems(host, user, group, home):
-    return host_checks.account_problems(host, user, group, home)
+def account_problems(host, user, group, home, name=None):
+    return host_checks.account_problems(host, user, group, home, name=name)
 
 
 def port_conflicts(listeners, ports, variable, owners=(), processes=()):

@@ -16,8 +16,10 @@ import time
 
 _STATUS_LINE = re.compile(r'^(?P<name>\S+)\s+(?P<state>[A-Z]+)\s*(?P<rest>.*)$')
 _PID = re.compile(r'\bpid (\d+)')
-# States a program does not leave by itself (BACKOFF is retried up to startretries, then FATAL).
-FINAL_BAD = ('FATAL', 'EXITED', 'STOPPED', 'UNKNOWN')
+# The state a program does not leave by itself (BACKOFF is retried up to startretries, then FATAL).
+# EXITED comes back with autorestart, and a group just added may show STOPPED (or not show yet) for a
+# moment: those are waited for, and named when the time is up.
+FINAL_BAD = ('FATAL',)
 
 
 def parse_status(text, group):
@@ -53,7 +55,7 @@ def check_once(status, programs, cmdline_of):
                 problems.append('%s runs %r, not the configured %r' % (name, ' '.join(actual), ' '.join(wanted)))
             continue
         done = False
-        if state in FINAL_BAD or state == 'MISSING':
+        if state in FINAL_BAD:
             problems.append('%s is %s %s' % (name, state, rest))
     return done and not problems, problems
 

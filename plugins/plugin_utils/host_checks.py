@@ -14,16 +14,20 @@ ACCOUNT_MARKER = 'webops.tornado app'
 NOLOGIN_SHELLS = ('/usr/sbin/nologin', '/sbin/nologin', '/bin/false')
 
 
-def _ours(entry, home):
-    """An account this role created: marked, or (created before the marker existed) a no-login system
-    account whose home is the app's home."""
-    if entry.get('gecos', '').startswith(ACCOUNT_MARKER):
+def _ours(entry, home, name=None):
+    """An account this role created for this app: marked with the app's name (any app's when ``name`` is
+    None), or, created before the marker existed, a no-login system account with no comment whose home
+    is the app's home (packaged system accounts carry a comment)."""
+    gecos = entry.get('gecos', '')
+    if gecos == '%s %s' % (ACCOUNT_MARKER, name) if name else gecos.startswith(ACCOUNT_MARKER + ' '):
         return True
-    return entry.get('home') == home and entry.get('shell') in NOLOGIN_SHELLS and entry.get('uid', 0) < 1000
+    return (gecos == '' and entry.get('home') == home and entry.get('shell') in NOLOGIN_SHELLS
+            and entry.get('uid', 0) < 1000)
 
 
-def account_problems(host, user, group, home):
-    """Sentences about app_user/app_group taking over an account the role did not create."""
+def account_problems(host, user, group, home, name=None):
+    """Sentences about app_user/app_group taking over an account the role did not create (for the app
+    ``name``, when given: one app never runs as another's account)."""
     users = host.get('users') or {}
     groups = host.get('groups') or {}
     problems = []
@@ -31,7 +35,7 @@ def account_problems(host, user, group, home):
         problems.append('app_user and app_group must not be root (got %s/%s): app processes never run as root.' % (user, group))
         return problems
     entry = users.get(user)
-    if entry is not None and not _ours(entry, home):
+    if entry is not None and not _ours(entry, home, name):
         problems.append(
             'app_user: %s is an existing account this role did not create (uid %s, home %s, shell %s); running the app '
             'as it would hand it the app\'s secrets and files. Choose a name of its own (the default is app_name).'
@@ -39,7 +43,7 @@ def account_problems(host, user, group, home):
     found = groups.get(group)
     if found is not None:
         owner = users.get(user)
-        primary = owner is not None and _ours(owner, home) and owner.get('gid') == found.get('gid')
+        primary = owner is not None and _ours(owner, home, name) and owner.get('gid') == found.get('gid')
         if not primary:
             problems.append(
                 'app_group: %s is an existing group (gid %s) that is not the primary group of an account this role '

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the vocabulary filters (shell_split, environment)."""
+"""Unit tests for the vocabulary filters (shell_split, environment, served_static)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -15,10 +15,11 @@ PLACES = {'{python}': '/srv/demo/current/venv/bin/python', '{src}': '/srv/demo/c
 
 def test_filters_are_registered():
     filters = vocabulary.FilterModule().filters()
-    assert filters == {'shell_split': vocabulary.shell_split, 'environment': vocabulary.environment}
+    assert filters == {'shell_split': vocabulary.shell_split, 'environment': vocabulary.environment,
+                       'served_static': vocabulary.served_static}
 
 
-@pytest.mark.parametrize('name', ['shell_split', 'environment'])
+@pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
@@ -92,3 +93,42 @@ def test_environment_returns_a_new_mapping():
     env = vocabulary.environment(source)
     env['B'] = '2'
     assert source == {'A': 1}
+
+
+# --- served_static -------------------------------------------------------------------------------
+
+RELEASE = '20261201T000000Z-abcd1234'
+
+
+def info(static_path, prefix='/static/', release=RELEASE):
+    return {'id': release, 'app': {'static_path': static_path, 'static_url_prefix': prefix}}
+
+
+@pytest.mark.parametrize('static_path, served', [
+    ('/srv/demo/releases/%s/src/static' % RELEASE, '/srv/demo/current/src/static'),
+    ('/srv/demo/releases/%s/venv/lib/python3.11/site-packages/pkg/static' % RELEASE,
+     '/srv/demo/current/venv/lib/python3.11/site-packages/pkg/static'),
+    ('/srv/demo/releases/%s/src/./static/' % RELEASE, '/srv/demo/current/src/static'),
+    ('/srv/demo/current/src/static', '/srv/demo/current/src/static'),
+    ('/srv/demo/shared/static', '/srv/demo/shared/static'),
+])
+def test_served_static_follows_the_current_release(static_path, served):
+    assert vocabulary.served_static(info(static_path), '/srv/demo') == {'path': served, 'prefix': '/static/'}
+
+
+@pytest.mark.parametrize('release_info', [
+    info(None), info(''), {}, None, {'id': RELEASE}, info('/etc'), info('/var/www/static'), info('/srv/other/static'),
+    info('/srv/demo/releases/%s/src/static dir' % RELEASE), info('/srv/demo/releases/%s/../../../../etc' % RELEASE),
+])
+def test_served_static_is_none_when_nginx_should_not_serve_it(release_info):
+    assert vocabulary.served_static(release_info, '/srv/demo')['path'] is None
+
+
+def test_served_static_outside_the_home_when_allowed():
+    assert vocabulary.served_static(info('/var/www/shop/static'), '/srv/demo', True)['path'] == '/var/www/shop/static'
+
+
+@pytest.mark.parametrize('prefix, served', [('/assets/', '/assets/'), ('/static/', '/static/'), (None, '/static/'),
+                                            ('/static', None), ('static/', None), ('/a b/', None), ('/x;}/', None)])
+def test_served_static_prefix(prefix, served):
+    assert vocabulary.served_static(info('/srv/demo/current/src/static', prefix), '/srv/demo')['prefix'] == served

@@ -162,7 +162,8 @@ def test_missing_group(monkeypatch, capsys):
     fake = FakeHost(['demo: ERROR (no such group)\n'], {})
     rc, result, _clock = run(monkeypatch, capsys, fake, {'group': 'demo', 'programs': PROGRAMS})
     assert rc == 1
-    assert [p.split(' is ')[1].strip() for p in result['problems']] == ['MISSING', 'MISSING']
+    assert result['problems'][0].startswith('not every program was RUNNING after')
+    assert [p.split(' is ')[1].strip() for p in result['problems'][1:]] == ['MISSING', 'MISSING']
 
 
 def test_check_mode_runs_nothing(monkeypatch, capsys):

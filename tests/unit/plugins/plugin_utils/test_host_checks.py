@@ -209,3 +209,17 @@ def test_first_foreign_socket_of_a_port_is_named():
 def test_ports_and_listener_ports_may_be_text():
     listeners = [{'address': '0.0.0.0', 'port': '8000', 'user': 'x', 'processes': []}]
     assert len(host_checks.port_conflicts(listeners, ['8000'], 'app_ports')) == 1
+
+
+def test_an_account_marked_for_another_app_is_refused_when_the_name_is_given():
+    users = {'shop': {'uid': 990, 'gid': 990, 'gecos': 'webops.tornado app shop', 'home': '/srv/shop', 'shell': '/usr/sbin/nologin'}}
+    groups = {'shop': {'gid': 990, 'members': []}}
+    assert host_checks.account_problems(host(users, groups), 'shop', 'shop', '/srv/shop', name='shop') == []
+    problems = host_checks.account_problems(host(users, groups), 'shop', 'shop', '/srv/admin', name='admin')
+    assert [p.split(':')[0] for p in problems] == ['app_user', 'app_group']
+
+
+def test_a_packaged_system_account_with_a_comment_is_not_taken_for_an_old_one_of_ours():
+    users = {'redis': {'uid': 105, 'gid': 110, 'gecos': 'redis', 'home': '/var/lib/redis', 'shell': '/usr/sbin/nologin'}}
+    problems = host_checks.account_problems(host(users, {}), 'redis', 'redis-app', '/var/lib/redis', name='redis')
+    assert problems and problems[0].startswith('app_user: redis')
