@@ -56,8 +56,29 @@ def served_static(release_info, app_home, allow_outside=False):
     return {'path': path, 'prefix': prefix}
 
 
+def app_programs(ports, name, process_model, program_count, command, directory, expect_argv=None):
+    """The supervisord programs of an app: one per port (ports, fork, development listen on one port,
+    so one program), or ``program_count`` programs sharing each port (reuse_port), named
+    <name>-<port>[-<n>]. ``{port}`` in the command (and in ``expect_argv``) becomes the program's port."""
+    copies = int(program_count) if process_model == 'reuse_port' else 1
+    programs = []
+    for port in ports:
+        for index in range(copies):
+            program = {
+                'name': '%s-%s%s' % (name, port, ('-%d' % index) if process_model == 'reuse_port' else ''),
+                'port': int(port),
+                'command': command.replace('{port}', str(port)),
+                'directory': directory,
+            }
+            if expect_argv:
+                program['expect_argv'] = [word.replace('{port}', str(port)) for word in expect_argv]
+            programs.append(program)
+    return programs
+
+
 class FilterModule(object):
     """webops.tornado vocabulary filters."""
 
     def filters(self):
-        return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static}
+        return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static,
+                'app_programs': app_programs}

@@ -50,7 +50,8 @@ def check_once(status, programs, cmdline_of):
         state, pid, rest = status.get(name, ('MISSING', None, ''))
         if state == 'RUNNING' and pid:
             actual = cmdline_of(pid)
-            wanted = expected_argv(program['command'])
+            # A program that executes another (the launcher of a command entry) runs its expect_argv.
+            wanted = list(program.get('expect_argv') or []) or expected_argv(program['command'])
             if actual is not None and actual != wanted:
                 problems.append('%s runs %r, not the configured %r' % (name, ' '.join(actual), ' '.join(wanted)))
             continue

@@ -37,6 +37,12 @@ options:
         description: The C(command=) of the program (split as supervisord splits it).
         type: str
         required: true
+      expect_argv:
+        description:
+          - The command line the running process must show, when it is not the configured command (a launcher that
+            executes the app's own program, as for C(app_entry=command)).
+        type: list
+        elements: str
       directory:
         description: Accepted and ignored (the shape of a program in C(app_export)).
         type: str
@@ -95,7 +101,8 @@ def main():
             group=dict(type='str', required=True),
             programs=dict(type='list', elements='dict', required=True,
                           options=dict(name=dict(type='str', required=True), command=dict(type='str', required=True),
-                                       directory=dict(type='str'), port=dict(type='int'))),
+                                       directory=dict(type='str'), port=dict(type='int'),
+                                       expect_argv=dict(type='list', elements='str'))),
             timeout=dict(type='float', default=30.0),
             log_lines=dict(type='int', default=1500),
         ),

@@ -16,10 +16,10 @@ PLACES = {'{python}': '/srv/demo/current/venv/bin/python', '{src}': '/srv/demo/c
 def test_filters_are_registered():
     filters = vocabulary.FilterModule().filters()
     assert filters == {'shell_split': vocabulary.shell_split, 'environment': vocabulary.environment,
-                       'served_static': vocabulary.served_static}
+                       'served_static': vocabulary.served_static, 'app_programs': vocabulary.app_programs}
 
 
-@pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static'])
+@pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
@@ -132,3 +132,33 @@ def test_served_static_outside_the_home_when_allowed():
                                             ('/static', None), ('static/', None), ('/a b/', None), ('/x;}/', None)])
 def test_served_static_prefix(prefix, served):
     assert vocabulary.served_static(info('/srv/demo/current/src/static', prefix), '/srv/demo')['prefix'] == served
+
+
+# --- app_programs --------------------------------------------------------------------------------
+
+COMMAND = '/srv/demo/current/venv/bin/python /srv/demo/launcher/webops_tornado_launcher.py --port {port}'
+
+
+def test_app_programs_one_per_port():
+    programs = vocabulary.app_programs([8000, 8001], 'demo', 'ports', 2, COMMAND, '/srv/demo/current/src')
+    assert [p['name'] for p in programs] == ['demo-8000', 'demo-8001']
+    assert programs[1] == {'name': 'demo-8001', 'port': 8001, 'command': COMMAND.replace('{port}', '8001'),
+                           'directory': '/srv/demo/current/src'}
+
+
+@pytest.mark.parametrize('model', ['fork', 'development', 'ports'])
+def test_app_programs_single_port_models(model):
+    programs = vocabulary.app_programs([8000], 'demo', model, 4, COMMAND, '/d')
+    assert [p['name'] for p in programs] == ['demo-8000']
+
+
+def test_app_programs_reuse_port_shares_the_port():
+    programs = vocabulary.app_programs([8000], 'demo', 'reuse_port', 3, COMMAND, '/d')
+    assert [(p['name'], p['port']) for p in programs] == [('demo-8000-0', 8000), ('demo-8000-1', 8000), ('demo-8000-2', 8000)]
+    assert len(set(p['command'] for p in programs)) == 1
+
+
+def test_app_programs_expect_argv_gets_the_port():
+    programs = vocabulary.app_programs(['8000'], 'cmd', 'ports', 1, COMMAND, '/d', ['python', 'app.py', '--port={port}'])
+    assert programs[0]['port'] == 8000 and programs[0]['expect_argv'] == ['python', 'app.py', '--port=8000']
+    assert 'expect_argv' not in vocabulary.app_programs([8000], 'x', 'ports', 1, COMMAND, '/d', None)[0]
