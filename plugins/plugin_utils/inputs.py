@@ -13,6 +13,7 @@ A rule is a kind name, or a dict ``{kind: NAME, ...parameters}``. Common paramet
 
     empty     true: None and "" are accepted (the variable is optional or "unset")
     also      a list of literal values accepted besides the kind's (e.g. nginx's "off" for a log path)
+    skip      true: the variable is not used in this configuration, so it is not checked
     secret    true: the value is never shown in a message (it is implied for kind "secret")
 
 Every checker returns None for a good value, or a sentence saying what the value must be. Messages
@@ -37,7 +38,8 @@ _CONTROL_BUT_TAB_NEWLINE = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 # Debian's adduser default (NAME_REGEX), at most 32 characters: safe for useradd, paths and configs.
 _USER = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
-_LABEL = r'(?!-)[A-Za-z0-9-]{1,63}(?<!-)'
+# RFC 1123 labels, plus '_' (nginx and OpenSSL accept it, and inventories are full of such names).
+_LABEL = r'(?!-)[A-Za-z0-9_-]{1,63}(?<!-)'
 _HOSTNAME = re.compile(r'^(%s)(\.%s)*\.?$' % (_LABEL, _LABEL))
 _IDENTIFIER = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 _NGINX_SIZE = re.compile(r'^[0-9]{1,12}[kKmMgG]?$')
@@ -157,8 +159,8 @@ def _hostname_problem(name, wildcards=True, addresses=False):
 
 def check_server_names(value, **params):
     """nginx server_name: a string of names separated by spaces, or a list of names."""
-    what = ("host names as nginx accepts them: RFC 1123 labels (letters, digits, '-'), optionally '*.' or '.' "
-            "in front, or '_'; separated by spaces or as a list (regular expressions are not supported)")
+    what = ("host names as nginx accepts them: labels of letters, digits, '-' and '_' between dots, optionally '*.' "
+            "or '.' in front, or '_'; separated by spaces or as a list (regular expressions are not supported)")
     names = value.split(' ') if isinstance(value, str) else value
     if not isinstance(names, list) or not names:
         return what
@@ -171,7 +173,7 @@ def check_server_names(value, **params):
 
 def check_hostname(value, **params):
     if _hostname_problem(value, wildcards=params.get('wildcards', False), addresses=params.get('addresses', False)):
-        return "a host name (RFC 1123 labels: letters, digits and '-' between dots)" + (
+        return "a host name (labels of letters, digits, '-' and '_' between dots)" + (
             ' or an IP address' if params.get('addresses') else '')
     return None
 
@@ -590,7 +592,7 @@ KINDS = {
 }
 
 
-_COMMON = ('kind', 'empty', 'secret', 'also')
+_COMMON = ('kind', 'empty', 'secret', 'also', 'skip')
 
 
 def normalise_rule(rule):
@@ -607,7 +609,7 @@ def check(rule, value):
     rule = normalise_rule(rule)
     if rule.get('empty') and _is_empty(value):
         return None
-    if value in (rule.get('also') or []):
+    if value in (rule.get('also') or []) or rule.get('skip') is True:
         return None
     params = dict((key, val) for key, val in rule.items() if key not in _COMMON)
     return KINDS[rule['kind']](value, **params)

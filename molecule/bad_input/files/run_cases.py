@@ -36,7 +36,8 @@ def run_row(args, row, extra):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
                ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     extra_vars = dict(row["vars"])
-    extra_vars.update(extra)
+    for key, value in extra.items():  # a row that sets the canary's variable itself keeps its own value
+        extra_vars.setdefault(key, value)
     proc = subprocess.run([args.ansible_playbook, "-i", args.inventory, "webops.tornado.site", "-e", json.dumps(extra_vars)],
                           env=env, capture_output=True, text=True, timeout=600, check=False)
     try:
