@@ -1358,6 +1358,9 @@ def launcher_main(argv=None):
             raise LauncherError(f"app_path {config['app_path']!r} is not a directory")
         # Before anything of the app is imported or executed, whatever the entry (the app's secrets).
         os.environ.update(config["environment"])
+        if config["environment"] and not args.check:
+            # Names only, never values: what an operator needs to tell the deployment's variables arrived.
+            _LOG.info("environment: %s set from the config", ", ".join(sorted(config["environment"])))
         if args.check:
             print(json.dumps(_run_check(config, args)), flush=True)
             status = EXIT_OK
