@@ -34,6 +34,8 @@ _CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 # Shell commands (hooks) may span lines and use tabs; nothing else.
 _CONTROL_BUT_TAB_NEWLINE = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]')
 
+# Every pattern is applied with fullmatch: with match, '$' also matches before a final newline, so
+# "demo\n" would pass for a name and start a new line in every file it reaches.
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 # Debian's adduser default (NAME_REGEX), at most 32 characters: safe for useradd, paths and configs.
 _USER = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
@@ -101,7 +103,7 @@ def _is_int(value):
         return False
     if isinstance(value, int):
         return True
-    return isinstance(value, str) and re.match(r'^[0-9]{1,10}$', value) is not None
+    return isinstance(value, str) and re.fullmatch(r'^[0-9]{1,10}$', value) is not None
 
 
 def has_control(text, allow_tab_newline=False):
@@ -112,7 +114,7 @@ def has_control(text, allow_tab_newline=False):
 # --- checkers: (value, **params) -> None or what the value must be --------------------------------
 
 def _string(value, pattern, what):
-    if not isinstance(value, str) or pattern.match(value) is None:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
         return what
     return None
 
@@ -152,7 +154,7 @@ def _hostname_problem(name, wildcards=True, addresses=False):
             name = name[2:]
         elif name.startswith('.'):
             name = name[1:]
-    return _HOSTNAME.match(name) is None
+    return _HOSTNAME.fullmatch(name) is None
 
 
 def check_server_names(value, **params):
@@ -261,7 +263,7 @@ def check_nginx_variable(value, **_params):
 def check_url_path(value, prefix=False, **_params):
     what = ("a URL path: '/' then letters, digits and - . _ ~ ! & ( ) * + , = : @ % /, with no '//', '/./' or '/../'"
             + (", ending in '/'" if prefix else ''))
-    if not isinstance(value, str) or _URL_PATH.match(value) is None:
+    if not isinstance(value, str) or _URL_PATH.fullmatch(value) is None:
         return what
     if '//' in value or re.search(r'/\.\.?(/|$)', value):
         return what
@@ -281,7 +283,7 @@ def check_path(value, roots=None, anywhere=False, suffix=None, **_params):
     strictly inside one of them."""
     what = ("an absolute, normalised path (no '..', '.', '//' or trailing '/') of letters, digits and . _ + @ = , - /, "
             "that is neither '/' nor a system directory such as /etc or /usr")
-    if not isinstance(value, str) or _SAFE_PATH.match(value) is None:
+    if not isinstance(value, str) or _SAFE_PATH.fullmatch(value) is None:
         return what
     if value == '/' or posixpath.normpath(value) != value or value.startswith('//'):
         return what
@@ -363,11 +365,11 @@ def check_environment(value, plain=False, **_params):
     if not isinstance(value, dict):
         return what
     for key, item in value.items():
-        if not isinstance(key, str) or _IDENTIFIER.match(key) is None:
+        if not isinstance(key, str) or _IDENTIFIER.fullmatch(key) is None:
             return what + ' (bad name %s)' % show(key)
         if isinstance(item, bool) or not isinstance(item, (str, int, float)) or '\x00' in str(item):
             return what + ' (the value of %s)' % key
-        if plain and _SAFE_ENV_VALUE.match(str(item)) is None:
+        if plain and _SAFE_ENV_VALUE.fullmatch(str(item)) is None:
             return what + ' (the value of %s)' % key
     return None
 
@@ -378,7 +380,7 @@ def check_settings(value, reserved=(), **_params):
     if not isinstance(value, dict):
         return what
     for key in value:
-        if not isinstance(key, str) or _IDENTIFIER.match(key) is None:
+        if not isinstance(key, str) or _IDENTIFIER.fullmatch(key) is None:
             return what + ' (bad name %s)' % show(key)
         if key in reserved:
             return what + '; %s has a variable of its own (%s)' % (key, reserved[key] if isinstance(reserved, dict) else key)
@@ -398,22 +400,22 @@ def check_python_target(value, **_params):
             'ending in .py (letters, digits, _ . - /)')
     if not isinstance(value, str):
         return what
-    if _MODULE_CALLABLE.match(value) or _MODULE_ONLY.match(value):
+    if _MODULE_CALLABLE.fullmatch(value) or _MODULE_ONLY.fullmatch(value):
         return None
-    if _SCRIPT.match(value) and '/../' not in '/' + value and not value.startswith('../'):
+    if _SCRIPT.fullmatch(value) and '/../' not in '/' + value and not value.startswith('../'):
         return None
     return what
 
 
 def check_relative_file(value, **_params):
-    if (not isinstance(value, str) or value.startswith('/') or has_control(value) or re.match(r'^[A-Za-z0-9_][A-Za-z0-9_./-]*$', value) is None
+    if (not isinstance(value, str) or value.startswith('/') or has_control(value) or re.fullmatch(r'^[A-Za-z0-9_][A-Za-z0-9_./-]*$', value) is None
             or '..' in value.split('/')):
         return "a relative path of letters, digits and _ . - / inside the source, without '..'"
     return None
 
 
 def check_mime_types(value, **_params):
-    if not isinstance(value, list) or any(_MIME.match(str(v)) is None for v in value):
+    if not isinstance(value, list) or any(_MIME.fullmatch(str(v)) is None for v in value):
         return 'a list of MIME types such as text/css'
     if 'text/html' in value:
         return 'a list of MIME types without text/html (nginx always compresses it and warns about a duplicate)'
@@ -421,7 +423,7 @@ def check_mime_types(value, **_params):
 
 
 def check_ciphers(value, **_params):
-    if not isinstance(value, list) or not value or any(not isinstance(v, str) or _CIPHER.match(v) is None for v in value):
+    if not isinstance(value, list) or not value or any(not isinstance(v, str) or _CIPHER.fullmatch(v) is None for v in value):
         return 'a non-empty list of OpenSSL cipher names (uppercase letters, digits, - and _)'
     return None
 
@@ -464,7 +466,7 @@ def check_file_mode(value, **_params):
 
 
 def check_hosts(value, **_params):
-    if not isinstance(value, list) or any(not isinstance(h, str) or _INVENTORY_HOST.match(h) is None for h in value):
+    if not isinstance(value, list) or any(not isinstance(h, str) or _INVENTORY_HOST.fullmatch(h) is None for h in value):
         return 'a list of inventory host names'
     return None
 
@@ -515,14 +517,14 @@ _PEM_BLOCK = r'-----BEGIN %s-----\r?\n[A-Za-z0-9+/=\r\n]+-----END %s-----'
 def check_pem_certificates(value, **_params):
     """PEM certificates (the server's, then its chain): nothing but certificate blocks and line breaks."""
     block = _PEM_BLOCK % ('CERTIFICATE', 'CERTIFICATE')
-    if not isinstance(value, str) or re.match(r'^\s*(%s\s*)+$' % block, value) is None:
+    if not isinstance(value, str) or re.fullmatch(r'^\s*(%s\s*)+$' % block, value) is None:
         return 'PEM certificates (-----BEGIN CERTIFICATE----- blocks) and nothing else'
     return None
 
 
 def check_pem_key(value, **_params):
     block = _PEM_BLOCK % ('(?P<kind>(RSA |EC )?PRIVATE KEY)', '(?P=kind)')
-    if not isinstance(value, str) or re.match(r'^\s*%s\s*$' % block, value) is None:
+    if not isinstance(value, str) or re.fullmatch(r'^\s*%s\s*$' % block, value) is None:
         return 'one PEM private key (-----BEGIN PRIVATE KEY----- block) and nothing else'
     return None
 
