@@ -138,15 +138,22 @@ def check_nft_name(value, **_params):
                    "an nftables name: letters, digits and '_', not starting with a digit, at most 64 characters")
 
 
+def _ip(value, network=False):
+    """The address (or network) ``value`` writes, or None. An IPv6 zone index (fe80::1%eth0) is refused:
+    ipaddress takes any text after the '%' (spaces, ';', '}', newlines), and the text reaches the files as given."""
+    if not isinstance(value, str) or '%' in value:
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False) if network else ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
 def _hostname_problem(name, wildcards=True, addresses=False):
     if not isinstance(name, str) or not name or len(name) > 253:
         return True
-    if addresses:
-        try:
-            ipaddress.ip_address(name)
-            return False
-        except ValueError:
-            pass
+    if addresses and _ip(name) is not None:
+        return False
     if wildcards:
         if name == '_':
             return False
@@ -179,22 +186,14 @@ def check_hostname(value, **params):
 
 
 def check_address(value, **_params):
-    if not isinstance(value, str):
-        return 'an IPv4 or IPv6 address'
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return 'an IPv4 or IPv6 address'
+    if _ip(value) is None:
+        return 'an IPv4 or IPv6 address (without a zone index such as %eth0)'
     return None
 
 
 def check_address_or_network(value, **_params):
-    if not isinstance(value, str):
-        return 'an IPv4 or IPv6 address or network (CIDR)'
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return 'an IPv4 or IPv6 address or network (CIDR)'
+    if _ip(value, network=True) is None:
+        return 'an IPv4 or IPv6 address or network (CIDR, without a zone index such as %eth0)'
     return None
 
 
