@@ -327,8 +327,12 @@ def check_shell(value, **_params):
     return None
 
 
-def check_argv(value, require=(), **_params):
-    """A command line split like a shell would (shlex); each word without control characters."""
+def check_argv(value, require=(), ini=False, **_params):
+    """A command line split like a shell would (shlex); each word without control characters.
+
+    ``ini``: the line is written as a value of an ini file read with inline comments (supervisord's
+    ``command=``), where ';' or '#' after whitespace starts a comment that cuts the command short.
+    """
     what = 'a command line (split like a shell does) without control characters'
     if require:
         what += ' containing ' + ', '.join(require)
@@ -340,6 +344,8 @@ def check_argv(value, require=(), **_params):
         return what + ' (unbalanced quotes)'
     if not words or any(token not in value for token in require):
         return what
+    if ini and re.search(r'\s[;#]', value):
+        return what + " (no ';' or '#' after a space: supervisord would read the rest as a comment)"
     return None
 
 
