@@ -101,6 +101,7 @@ RULE_CASES = [
     ({'kind': 'environment', 'plain': True}, [{'A': 'x y:/+@=,.-_'}], [{'A': 'x"y'}, {'A': 'x%y'}, {'A': 'x;y'}, {'A': 'x\ny'}]),
     ({'kind': 'settings', 'reserved': {'debug': 'app_debug'}}, [{'gzip': True}], [{'debug': True}]),
     ({'kind': 'argv', 'require': ['{port}']}, ['app --port={port}'], ['app --port=8000']),
+    ({'kind': 'argv', 'ini': True}, ['app --x;y', 'app a#b', 'app 50%'], ['app --x ;y', 'app #x', "app 'a ;b'", 'app\t#x']),
     ({'kind': 'secret', 'minimum': 32}, ['', 'x' * 32], ['x' * 31]),
     ({'kind': 'users', 'groups': True}, [['root', '@adm', '*']], [['@'], ['@Adm'], ['**']]),
     ({'kind': 'server_names', 'addresses': True, 'wildcards': False}, ['192.0.2.1 example.com'], ['*.example.com', '_']),
