@@ -164,10 +164,12 @@ def _hostname_problem(name, wildcards=True, addresses=False):
     return _HOSTNAME.fullmatch(name) is None
 
 
-def check_server_names(value, **params):
-    """nginx server_name: a string of names separated by spaces, or a list of names."""
+def check_server_names(value, lists=True, **params):
+    """nginx server_name: a string of names separated by spaces, or (unless ``lists`` is false) a list of names."""
     what = ("host names as nginx accepts them: RFC 1123 labels (letters, digits, '-'), optionally '*.' or '.' "
-            "in front, or '_'; separated by spaces or as a list (regular expressions are not supported)")
+            "in front, or '_'; separated by spaces%s (regular expressions are not supported)" % (' or as a list' if lists else ''))
+    if not lists and not isinstance(value, str):
+        return what
     names = value.split(' ') if isinstance(value, str) else value
     if not isinstance(names, list) or not names:
         return what
