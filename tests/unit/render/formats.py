@@ -234,8 +234,11 @@ class SupervisordConfig(object):
         return found
 
     def structure(self):
-        return {'sections': self.sections(),
-                'programs': [(p['group'], len(p['argv']), sorted(p['environment'])) for p in self.programs()],
+        """The kinds of the sections (names are values) with their keys, which group each program is in and
+        how many words its command and which keys its environment has, and the control servers."""
+        groups = [group.name for group in self.section.process_group_configs]
+        return {'sections': [(section.split(':')[0], keys) for section, keys in self.sections()],
+                'programs': [(groups.index(p['group']), len(p['argv']), sorted(p['environment'])) for p in self.programs()],
                 'server': [(type(server).__name__, sorted(server)) for server in self.section.server_configs]}
 
 

@@ -19,21 +19,19 @@ import formats
 import role_render
 import stack
 
-role_render.memoize_compile()
-
 TEMPLATES = sorted(os.path.relpath(os.path.join(folder, name), os.path.join(role_render.REPO, 'roles'))
                    for folder, _dirs, names in os.walk(os.path.join(role_render.REPO, 'roles'))
                    for name in names if name.endswith('.j2') and '/templates/' in folder + '/' and '/macros' not in folder)
 
 
 @pytest.fixture(scope='module')
-def one_host():
-    return stack.Site('one_host')
+def one_host(sites):
+    return sites('one_host')
 
 
 @pytest.fixture(scope='module')
-def split():
-    return stack.Site('split')
+def split(sites):
+    return sites('split')
 
 
 @pytest.fixture(scope='module')
@@ -140,8 +138,8 @@ def test_behind_a_load_balancer_the_firewall_lets_it_in(split):
     assert data['address'] == '10.0.1.11'
 
 
-def test_tls_on_trixie_uses_the_http2_directive_and_redirects():
-    site = stack.Site('one_host', 'trixie')
+def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
+    site = sites('one_host', 'trixie')
     outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True})
     assert outcome.refusal is None, outcome.refusal
     nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
@@ -155,8 +153,8 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects():
         ['Strict-Transport-Security', 'max-age=63072000', 'always']]
 
 
-def test_bookworm_puts_http2_on_the_listen_line():
-    site = stack.Site('one_host', 'bookworm')
+def test_bookworm_puts_http2_on_the_listen_line(one_host):
+    site = one_host
     outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_redirect': False})
     nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
     config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
