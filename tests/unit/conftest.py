@@ -44,4 +44,3 @@ settings.register_profile('ci', derandomize=True, database=None, deadline=None, 
                           phases=[Phase.explicit, Phase.generate])
 settings.register_profile('long', deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
 settings.load_profile(os.environ.get('WEBOPS_TORNADO_HYPOTHESIS', 'ci'))
-

@@ -114,8 +114,7 @@ def _nginx_walk(parsed, ctx):
     for stmt in parsed:
         yield ctx, stmt
         if 'block' in stmt:
-            for inner in _nginx_walk(stmt['block'], ctx + ((stmt['directive'],) + tuple(stmt['args']),)):
-                yield inner
+            yield from _nginx_walk(stmt['block'], ctx + ((stmt['directive'],) + tuple(stmt['args']),))
 
 
 def _write(root, dest, text):

@@ -202,7 +202,7 @@ PLAIN = {
 
 def plain_address(value, index=0):
     """A plain address of the same family and class (wildcard, loopback, private...) and network or not."""
-    text = str(value).split('%')[0]
+    text = str(value).split('%', maxsplit=1)[0]
     network = '/' in text
     try:
         parsed = ipaddress.ip_network(text, strict=False) if network else ipaddress.ip_address(text)
@@ -247,9 +247,11 @@ def twin(name, rule, value, default):
     if kind in ('environment', 'settings'):
         return dict((key, 'plain') for key in value)
     if isinstance(value, list):
-        return ['%s%d' % ({'mime_types': 'text/x-plain', 'ciphers': 'PLAIN-CIPHER-', 'users': 'u', 'hosts': 'host',
-                            'hostnames': 'h.example.com', 'shell_list': 'true ', 'args': 'arg'}.get(kind, 'item'), index)
-                if kind != 'hostnames' else 'h%d.example.com' % index for index in range(len(value))]
+        if kind == 'hostnames':
+            return ['h%d.example.com' % index for index in range(len(value))]
+        stem = {'mime_types': 'text/x-plain', 'ciphers': 'PLAIN-CIPHER-', 'users': 'u', 'hosts': 'host', 'shell_list': 'true ',
+                'args': 'arg'}.get(kind, 'item')
+        return ['%s%d' % (stem, index) for index in range(len(value))]
     if name in PLAIN:
         return PLAIN[name]
     if isinstance(default, str) and default:

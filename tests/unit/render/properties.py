@@ -223,8 +223,8 @@ def arrivals(reading, site):
     problems = []
     app_hosts = site.hosts_of('tornado_app')
     for host, config in reading.supervisord.items():
-        groups = site.plays['supervisor'].template(site.plays['supervisor'].one(action='template', name='process group'),
-                                                     host, '{{ supervisor_groups }}')
+        play = site.plays['supervisor']
+        groups = play.template(play.one(action='template', name='process group'), host, '{{ supervisor_groups }}')
         given = {}
         for group in groups:
             for program in group['programs']:
@@ -236,16 +236,14 @@ def arrivals(reading, site):
             group, program = given.pop(process['name'])
             if process['user'] != group['user']:
                 problems.append('supervisord on %s: %s runs as %r, not %r' % (host, process['name'], process['user'], group['user']))
+            name = process['name']
             if process['directory'] != program['directory']:
-                problems.append('supervisord on %s: %s starts in %r, not %r' % (host, process['name'], process['directory'],
-                                                                                 program['directory']))
+                problems.append('supervisord on %s: %s starts in %r, not %r' % (host, name, process['directory'], program['directory']))
             if process['argv'] != shlex.split(program['command']):
-                problems.append('supervisord on %s: %s runs %r, not the words of %r' % (host, process['name'], process['argv'],
-                                                                                        program['command']))
+                problems.append('supervisord on %s: %s runs %r, not the words of %r' % (host, name, process['argv'], program['command']))
             expected_log = '%s/%s.log' % (group['log_dir'], program['name'])
             if process['stdout_logfile'] != expected_log:
-                problems.append('supervisord on %s: %s logs to %r, not %r' % (host, process['name'], process['stdout_logfile'],
-                                                                               expected_log))
+                problems.append('supervisord on %s: %s logs to %r, not %r' % (host, name, process['stdout_logfile'], expected_log))
         for name in given:
             problems.append('supervisord on %s does not run %r' % (host, name))
     for host, config in reading.nginx.items():

@@ -29,7 +29,8 @@ Why this is what a real run writes (ansible-core 2.19, the objects ``ansible-pla
   or removed), and the ``copy`` action it hands the rendered file to, which keeps the text instead of
   transferring it (``Rendered``).
 - What runs on the host (``host_facts``, ``slurp``, ``nginx -v``, fact gathering) is given as the result
-  the module would return (``Deployment.set_facts``, ``Deployment.set_registered``): the tests say which.
+  the module would return (``Deployment.set_facts``, ``Deployment.set_gathered_facts``, and the ``given``
+  registers of ``RolePlay.run_tasks``): ``stack.py`` says which, for a plain Debian 12 host.
 
 Filters such as ``webops.tornado.environment`` and ``community.general.dict_kv`` resolve through the same
 plugin loaders as in a run; nothing of the roles (templates, vars, filters) is copied here.
@@ -173,8 +174,7 @@ def flatten(blocks):
     for block in blocks:
         for task in block.block + block.rescue + block.always:
             if isinstance(task, Block):
-                for inner in flatten([task]):
-                    yield inner
+                yield from flatten([task])
             else:
                 yield task
 

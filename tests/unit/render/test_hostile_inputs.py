@@ -46,6 +46,7 @@ SCENARIOS = {
               ('split', 'bookworm', {'app_listen_address': '0.0.0.0'})],
 }
 
+
 def examples(count):
     return max(1, int(count * float(os.environ.get('WEBOPS_TORNADO_EXAMPLES', '1'))))
 

@@ -219,8 +219,8 @@ def test_shell_commands_refuse_control_characters_but_tab_and_newline(value):
 @given(key=st.text(max_size=10), value=st.text(max_size=10))
 def test_environment_keys_are_identifiers_and_values_never_hold_nul(key, value):
     problem = inputs.check('environment', {key: value})
-    if '\x00' in value or not (key and (key[0].isalpha() or key[0] == '_') and key.isascii()
-                                and all(c.isalnum() or c == '_' for c in key)):
+    identifier = bool(key) and key.isascii() and (key[0].isalpha() or key[0] == '_') and all(c.isalnum() or c == '_' for c in key)
+    if '\x00' in value or not identifier:
         assert problem is not None
     else:
         assert problem is None
