@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import json
 
 from role_render import Deployment, TaskFailed
 
@@ -48,10 +49,17 @@ COOKIE_SECRET = 'Q' * 64
 NGINX_VERSIONS = {'bookworm': '1.22.1', 'trixie': '1.26.3'}
 
 
+# The demo's current release, as its release check recorded it (the app's own static_path, inside the release).
+CURRENT_RELEASE = json.dumps({'id': 'R1', 'fingerprint': 'f', 'app': {
+    'status': 'ok', 'static_path': '/srv/demo/releases/R1/src/static', 'static_url_prefix': '/static/'}})
+
+
 def host_facts(host):
-    """What webops.tornado.host_facts returns on a plain host: a few addresses, system accounts, no listener."""
+    """What webops.tornado.host_facts returns on a plain host: a few addresses, system accounts, no listener,
+    and the demo's current release."""
     return {'changed': False, 'nproc': 2, 'addresses': list(ADDRESSES[host]), 'listeners': [],
-            'users': dict(SYSTEM_USERS), 'groups': dict(SYSTEM_GROUPS), 'files': {}}
+            'users': dict(SYSTEM_USERS), 'groups': dict(SYSTEM_GROUPS),
+            'files': {'/srv/demo/current/RELEASE.json': CURRENT_RELEASE}}
 
 
 NOFILE_CEILING = {'changed': False, 'grantable': True, 'ceiling': None, 'hard_limit': 1073741816, 'can_raise_hard_limit': True,
@@ -151,7 +159,9 @@ class Site(object):
         for host in self.hosts:
             self.deployment.unset_inventory_vars(host, self.inputs)
             self.deployment.set_inventory_vars(host, inputs)
-            self.deployment.set_facts(host, {'__webops_tornado_host': host_facts(host)})
+            # What the app role's facts entry point reads of the current release (facts.yml, release.yml).
+            self.deployment.set_facts(host, {'__webops_tornado_host': host_facts(host),
+                                             '__app_release_info': json.loads(CURRENT_RELEASE)})
             self.deployment.set_gathered_facts(host, {'os_family': 'Debian', 'distribution': 'Debian',
                                                       'distribution_release': 'bookworm'})
         self.inputs = set(inputs)

@@ -103,7 +103,7 @@ def test_the_default_launcher_config(default_run):
         'address': '127.0.0.1', 'app_path': '/srv/demo/current/src', 'entry': 'factory', 'environment': {},
         'factory': 'demo_app:make_app', 'grace_seconds': 10, 'health_path': '/healthz', 'name': 'demo',
         'process_model': 'ports', 'xheaders': True,
-        'settings': {'cookie_secret': stack.COOKIE_SECRET, 'serve_traceback': False, 'static_path': '/srv/demo/current/src/static'}}
+        'settings': {'cookie_secret': stack.COOKIE_SECRET, 'debug': False, 'serve_traceback': False}}
 
 
 def test_the_drop_ins_and_pam_profile(default_run):

@@ -46,7 +46,7 @@ CASES = {
     'git_ref': (['main', 'v1.2.3', 'feature/x', 'HEAD~1'], ['-x', 'a..b', 'a b', 'a\nb', '']),
     'git_url': (['https://git.example.com/app.git', 'git@example.com:team/app.git', 'file:///srv/app.git'],
                 ['', 'git@example.com:-upload-pack=x', 'https://x y', 'ext::sh -c id', 'https://a\nb']),
-    'hostname': (['example.com', 'www.example.com.', 'a-b.c'], ['', '-a.com', 'a_b.com', 'a..com', '*.example.com', 'a.com\n']),
+    'hostname': (['example.com', 'www.example.com.', 'a-b.c', 'a_b.com'], ['', '-a.com', 'a b.com', 'a..com', '*.example.com', 'a.com\n']),
     'hostnames': ([['example.com']], [[], ['a b'], 'example.com']),
     'hosts': ([[], ['web1', 'lb-1.example.com', 'host:22', '[::1]']], [['a b'], ['a;b'], ['a\nb'], 'web1']),
     'identifier': (['debug', '_x1'], ['1x', 'a-b', 'a b', '']),
@@ -104,7 +104,7 @@ RULE_CASES = [
     ({'kind': 'argv', 'ini': True}, ['app --x;y', 'app a#b', 'app 50%'], ['app --x ;y', 'app #x', "app 'a ;b'", 'app\t#x']),
     ({'kind': 'secret', 'minimum': 32}, ['', 'x' * 32], ['x' * 31]),
     ({'kind': 'users', 'groups': True}, [['root', '@adm', '*']], [['@'], ['@Adm'], ['**']]),
-    ({'kind': 'server_names', 'addresses': True, 'wildcards': False}, ['192.0.2.1 example.com'], ['*.example.com', '_']),
+    ({'kind': 'server_names', 'addresses': True, 'wildcards': False}, ['192.0.2.1 example.com'], ['*.example.com', '.example.com']),
     ({'kind': 'hostname', 'addresses': True}, ['192.0.2.1', 'fe80::1'], ['fe80::1%eth0']),
 ]
 
