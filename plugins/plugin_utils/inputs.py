@@ -35,6 +35,8 @@ _CONTROL = re.compile('[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 # Shell commands (hooks) may span lines and use tabs; nothing else.
 _CONTROL_BUT_TAB_NEWLINE = re.compile('[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]')
 
+# Every pattern is applied with fullmatch: with match, '$' also matches before a final newline, so
+# "demo\n" would pass for a name and start a new line in every file it reaches.
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$')
 # Debian's adduser default (NAME_REGEX), at most 32 characters: safe for useradd, paths and configs.
 _USER = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
@@ -103,7 +105,7 @@ def _is_int(value):
         return False
     if isinstance(value, int):
         return True
-    return isinstance(value, str) and re.match(r'^[0-9]{1,10}$', value) is not None
+    return isinstance(value, str) and re.fullmatch(r'^[0-9]{1,10}$', value) is not None
 
 
 def has_control(text, allow_tab_newline=False):
@@ -114,7 +116,7 @@ def has_control(text, allow_tab_newline=False):
 # --- checkers: (value, **params) -> None or what the value must be --------------------------------
 
 def _string(value, pattern, what):
-    if not isinstance(value, str) or pattern.match(value) is None:
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
         return what
     return None
 
@@ -138,15 +140,22 @@ def check_nft_name(value, **_params):
                    "an nftables name: letters, digits and '_', not starting with a digit, at most 64 characters")
 
 
+def _ip(value, network=False):
+    """The address (or network) ``value`` writes, or None. An IPv6 zone index (fe80::1%eth0) is refused:
+    ipaddress takes any text after the '%' (spaces, ';', '}', newlines), and the text reaches the files as given."""
+    if not isinstance(value, str) or '%' in value:
+        return None
+    try:
+        return ipaddress.ip_network(value, strict=False) if network else ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
 def _hostname_problem(name, wildcards=True, addresses=False):
     if not isinstance(name, str) or not name or len(name) > 253:
         return True
-    if addresses:
-        try:
-            ipaddress.ip_address(name)
-            return False
-        except ValueError:
-            pass
+    if addresses and _ip(name) is not None:
+        return False
     if wildcards:
         if name == '_':
             return False
@@ -154,13 +163,15 @@ def _hostname_problem(name, wildcards=True, addresses=False):
             name = name[2:]
         elif name.startswith('.'):
             name = name[1:]
-    return _HOSTNAME.match(name) is None
+    return _HOSTNAME.fullmatch(name) is None
 
 
-def check_server_names(value, **params):
-    """nginx server_name: a string of names separated by spaces, or a list of names."""
+def check_server_names(value, lists=True, **params):
+    """nginx server_name: a string of names separated by spaces, or (unless ``lists`` is false) a list of names."""
     what = ("host names as nginx accepts them: labels of letters, digits, '-' and '_' between dots, optionally '*.' "
-            "or '.' in front, or '_'; separated by spaces or as a list (regular expressions are not supported)")
+            "or '.' in front, or '_'; separated by spaces%s (regular expressions are not supported)" % (' or as a list' if lists else ''))
+    if not lists and not isinstance(value, str):
+        return what
     names = value.split(' ') if isinstance(value, str) else value
     if not isinstance(names, list) or not names:
         return what
@@ -179,22 +190,14 @@ def check_hostname(value, **params):
 
 
 def check_address(value, **_params):
-    if not isinstance(value, str):
-        return 'an IPv4 or IPv6 address'
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return 'an IPv4 or IPv6 address'
+    if _ip(value) is None:
+        return 'an IPv4 or IPv6 address (without a zone index such as %eth0)'
     return None
 
 
 def check_address_or_network(value, **_params):
-    if not isinstance(value, str):
-        return 'an IPv4 or IPv6 address or network (CIDR)'
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return 'an IPv4 or IPv6 address or network (CIDR)'
+    if _ip(value, network=True) is None:
+        return 'an IPv4 or IPv6 address or network (CIDR, without a zone index such as %eth0)'
     return None
 
 
@@ -263,7 +266,7 @@ def check_nginx_variable(value, **_params):
 def check_url_path(value, prefix=False, **_params):
     what = ("a URL path: '/' then letters, digits and - . _ ~ ! & ( ) * + , = : @ % /, with no '//', '/./' or '/../'"
             + (", ending in '/'" if prefix else ''))
-    if not isinstance(value, str) or _URL_PATH.match(value) is None:
+    if not isinstance(value, str) or _URL_PATH.fullmatch(value) is None:
         return what
     if '//' in value or re.search(r'/\.\.?(/|$)', value):
         return what
@@ -283,7 +286,7 @@ def check_path(value, roots=None, anywhere=False, suffix=None, **_params):
     strictly inside one of them."""
     what = ("an absolute, normalised path (no '..', '.', '//' or trailing '/') of letters, digits and . _ + @ = , - /, "
             "that is neither '/' nor a system directory such as /etc or /usr")
-    if not isinstance(value, str) or _SAFE_PATH.match(value) is None:
+    if not isinstance(value, str) or _SAFE_PATH.fullmatch(value) is None:
         return what
     if value == '/' or posixpath.normpath(value) != value or value.startswith('//'):
         return what
@@ -328,8 +331,12 @@ def check_shell(value, **_params):
     return None
 
 
-def check_argv(value, require=(), **_params):
-    """A command line split like a shell would (shlex); each word without control characters."""
+def check_argv(value, require=(), ini=False, **_params):
+    """A command line split like a shell would (shlex); each word without control characters.
+
+    ``ini``: the line is written as a value of an ini file read with inline comments (supervisord's
+    ``command=``), where ';' or '#' after whitespace starts a comment that cuts the command short.
+    """
     what = 'a command line (split like a shell does) without control characters'
     if require:
         what += ' containing ' + ', '.join(require)
@@ -341,6 +348,8 @@ def check_argv(value, require=(), **_params):
         return what + ' (unbalanced quotes)'
     if not words or any(token not in value for token in require):
         return what
+    if ini and re.search(r'\s[;#]', value):
+        return what + " (no ';' or '#' after a space: supervisord would read the rest as a comment)"
     return None
 
 
@@ -365,11 +374,11 @@ def check_environment(value, plain=False, **_params):
     if not isinstance(value, dict):
         return what
     for key, item in value.items():
-        if not isinstance(key, str) or _IDENTIFIER.match(key) is None:
+        if not isinstance(key, str) or _IDENTIFIER.fullmatch(key) is None:
             return what + ' (bad name %s)' % show(key)
         if isinstance(item, bool) or not isinstance(item, (str, int, float)) or '\x00' in str(item):
             return what + ' (the value of %s)' % key
-        if plain and _SAFE_ENV_VALUE.match(str(item)) is None:
+        if plain and _SAFE_ENV_VALUE.fullmatch(str(item)) is None:
             return what + ' (the value of %s)' % key
     return None
 
@@ -380,7 +389,7 @@ def check_settings(value, reserved=(), **_params):
     if not isinstance(value, dict):
         return what
     for key in value:
-        if not isinstance(key, str) or _IDENTIFIER.match(key) is None:
+        if not isinstance(key, str) or _IDENTIFIER.fullmatch(key) is None:
             return what + ' (bad name %s)' % show(key)
         if key in reserved:
             return what + '; %s has a variable of its own (%s)' % (key, reserved[key] if isinstance(reserved, dict) else key)
@@ -400,22 +409,22 @@ def check_python_target(value, **_params):
             'ending in .py (letters, digits, _ . - /)')
     if not isinstance(value, str):
         return what
-    if _MODULE_CALLABLE.match(value) or _MODULE_ONLY.match(value):
+    if _MODULE_CALLABLE.fullmatch(value) or _MODULE_ONLY.fullmatch(value):
         return None
-    if _SCRIPT.match(value) and '/../' not in '/' + value and not value.startswith('../'):
+    if _SCRIPT.fullmatch(value) and '/../' not in '/' + value and not value.startswith('../'):
         return None
     return what
 
 
 def check_relative_file(value, **_params):
-    if (not isinstance(value, str) or value.startswith('/') or has_control(value) or re.match(r'^[A-Za-z0-9_][A-Za-z0-9_./-]*$', value) is None
+    if (not isinstance(value, str) or value.startswith('/') or has_control(value) or re.fullmatch(r'^[A-Za-z0-9_][A-Za-z0-9_./-]*$', value) is None
             or '..' in value.split('/')):
         return "a relative path of letters, digits and _ . - / inside the source, without '..'"
     return None
 
 
 def check_mime_types(value, **_params):
-    if not isinstance(value, list) or any(_MIME.match(str(v)) is None for v in value):
+    if not isinstance(value, list) or any(_MIME.fullmatch(str(v)) is None for v in value):
         return 'a list of MIME types such as text/css'
     if 'text/html' in value:
         return 'a list of MIME types without text/html (nginx always compresses it and warns about a duplicate)'
@@ -423,7 +432,7 @@ def check_mime_types(value, **_params):
 
 
 def check_ciphers(value, **_params):
-    if not isinstance(value, list) or not value or any(not isinstance(v, str) or _CIPHER.match(v) is None for v in value):
+    if not isinstance(value, list) or not value or any(not isinstance(v, str) or _CIPHER.fullmatch(v) is None for v in value):
         return 'a non-empty list of OpenSSL cipher names (uppercase letters, digits, - and _)'
     return None
 
@@ -466,7 +475,7 @@ def check_file_mode(value, **_params):
 
 
 def check_hosts(value, **_params):
-    if not isinstance(value, list) or any(not isinstance(h, str) or _INVENTORY_HOST.match(h) is None for h in value):
+    if not isinstance(value, list) or any(not isinstance(h, str) or _INVENTORY_HOST.fullmatch(h) is None for h in value):
         return 'a list of inventory host names'
     return None
 
@@ -516,14 +525,14 @@ _PEM_BLOCK = r'-----BEGIN %s-----\r?\n[A-Za-z0-9+/=\r\n]+-----END %s-----'
 def check_pem_certificates(value, **_params):
     """PEM certificates (the server's, then its chain): nothing but certificate blocks and line breaks."""
     block = _PEM_BLOCK % ('CERTIFICATE', 'CERTIFICATE')
-    if not isinstance(value, str) or re.match(r'^\s*(%s\s*)+$' % block, value) is None:
+    if not isinstance(value, str) or re.fullmatch(r'^\s*(%s\s*)+$' % block, value) is None:
         return 'PEM certificates (-----BEGIN CERTIFICATE----- blocks) and nothing else'
     return None
 
 
 def check_pem_key(value, **_params):
     block = _PEM_BLOCK % ('(?P<kind>(RSA |EC )?PRIVATE KEY)', '(?P=kind)')
-    if not isinstance(value, str) or re.match(r'^\s*%s\s*$' % block, value) is None:
+    if not isinstance(value, str) or re.fullmatch(r'^\s*%s\s*$' % block, value) is None:
         return 'one PEM private key (-----BEGIN PRIVATE KEY----- block) and nothing else'
     return None
 

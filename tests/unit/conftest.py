@@ -30,3 +30,17 @@ if ROOT not in sys.path:
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder  # noqa: E402
 
 _AnsibleCollectionFinder(paths=[ROOT])._install()
+
+# Hypothesis profiles (tests/unit/README.md): "ci" (the default) is derandomized and keeps no example
+# database, so every run tries the same examples; "long" is random and remembers failures in .hypothesis/.
+# WEBOPS_TORNADO_HYPOTHESIS chooses the profile; WEBOPS_TORNADO_EXAMPLES multiplies each test's examples
+# (each test module reads it).
+# "ci" does not shrink a failing example (a render takes a second; shrinking one can take minutes): the
+# test's notes say which inputs were refused and which accepted. "long" shrinks.
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile('ci', derandomize=True, database=None, deadline=None, print_blob=False, suppress_health_check=_SLOW_OK,
+                          phases=[Phase.explicit, Phase.generate])
+settings.register_profile('long', deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get('WEBOPS_TORNADO_HYPOTHESIS', 'ci'))

@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/site.yml on the controller: every check of every role, then every template, for every host.
+
+``Site(topology).run(inputs)`` sets ``inputs`` as inventory variables of every host and goes through the
+roles as site.yml does: the check play (limits, app's checks and app_export, supervisor, firewall, nginx;
+any refusal stops the run, as ``any_errors_fatal`` does), then each role's templates on the hosts of its
+group. Tasks run through ``role_render`` (ansible-core's own objects). What a task would read on a host is
+given here, as a plain Debian 12 host answers it: ``HOST_FACTS`` (webops.tornado.host_facts: a few
+addresses, the system accounts, no listener), the open-file ceiling a root host can grant, the nginx
+version Debian ships, the cookie secret found on the app hosts, and each load balancer's ``hostname -I``.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import json
+
+from role_render import Deployment, TaskFailed
+
+TOPOLOGIES = {
+    # One host in both groups (the single-host deployment): backends on loopback, no firewall.
+    'one_host': {'web1': ['tornado_app', 'tornado_lb']},
+    # A load balancer in front of two app hosts: backends on private addresses, the firewall on.
+    'split': {'lb1': ['tornado_lb'], 'app1': ['tornado_app'], 'app2': ['tornado_app']},
+}
+
+ADDRESSES = {
+    'web1': ['10.0.0.5', 'fd00::5'],
+    'lb1': ['10.0.0.2', 'fd00::2'],
+    'app1': ['10.0.1.11', 'fd00::1:11'],
+    'app2': ['10.0.1.12'],
+}
+
+SYSTEM_USERS = {
+    'root': {'uid': 0, 'gid': 0, 'gecos': 'root', 'home': '/root', 'shell': '/bin/bash'},
+    'daemon': {'uid': 1, 'gid': 1, 'gecos': 'daemon', 'home': '/usr/sbin', 'shell': '/usr/sbin/nologin'},
+    'www-data': {'uid': 33, 'gid': 33, 'gecos': 'www-data', 'home': '/var/www', 'shell': '/usr/sbin/nologin'},
+    'nobody': {'uid': 65534, 'gid': 65534, 'gecos': 'nobody', 'home': '/nonexistent', 'shell': '/usr/sbin/nologin'},
+}
+SYSTEM_GROUPS = {
+    'root': {'gid': 0, 'members': []}, 'daemon': {'gid': 1, 'members': []}, 'adm': {'gid': 4, 'members': []},
+    'www-data': {'gid': 33, 'members': []}, 'nogroup': {'gid': 65534, 'members': []},
+}
+
+COOKIE_SECRET = 'Q' * 64
+NGINX_VERSIONS = {'bookworm': '1.22.1', 'trixie': '1.26.3'}
+
+
+# The demo's current release, as its release check recorded it (the app's own static_path, inside the release).
+CURRENT_RELEASE = json.dumps({'id': 'R1', 'fingerprint': 'f', 'app': {
+    'status': 'ok', 'static_path': '/srv/demo/releases/R1/src/static', 'static_url_prefix': '/static/'}})
+
+
+def host_facts(host):
+    """What webops.tornado.host_facts returns on a plain host: a few addresses, system accounts, no listener,
+    and the demo's current release."""
+    return {'changed': False, 'nproc': 2, 'addresses': list(ADDRESSES[host]), 'listeners': [],
+            'users': dict(SYSTEM_USERS), 'groups': dict(SYSTEM_GROUPS),
+            'files': {'/srv/demo/current/RELEASE.json': CURRENT_RELEASE}}
+
+
+NOFILE_CEILING = {'changed': False, 'grantable': True, 'ceiling': None, 'hard_limit': 1073741816, 'can_raise_hard_limit': True,
+                  'nr_open': 1073741816, 'file_max': 9223372036854775807, 'nr_open_writable': True,
+                  'reason': 'root with CAP_SYS_RESOURCE: any limit up to fs.nr_open can be granted'}
+
+# Where each role runs (playbooks/site.yml) and the order of the check play.
+ROLE_GROUPS = [('limits', None), ('app', 'tornado_app'), ('supervisor', 'tornado_app'), ('firewall', 'tornado_app'),
+               ('nginx', 'tornado_lb')]
+# The roles a variable of each role can reach: through app_export (app), through limits_nofile (limits).
+DOWNSTREAM = {
+    'app': ('app', 'supervisor', 'firewall', 'nginx'),
+    'limits': ('limits', 'supervisor', 'nginx'),
+    'supervisor': ('supervisor',),
+    'firewall': ('firewall',),
+    'nginx': ('nginx',),
+}
+
+
+class Refusal(object):
+    def __init__(self, role, host, task, result):
+        self.role = role
+        self.host = host
+        self.task = task
+        self.result = result
+        errors = result.get('errors')
+        self.messages = list(errors) if isinstance(errors, list) and errors else [str(result.get('msg'))]
+
+    def __repr__(self):
+        return 'Refusal(%s on %s, %s: %s)' % (self.role, self.host, self.task, self.messages)
+
+
+# A failed task of these actions refuses the input; any other failed task is an error of the run.
+CHECKS = ('webops.tornado.check_inputs', 'ansible.builtin.assert', 'ansible.builtin.fail', 'ansible.builtin.validate_argument_spec')
+
+
+class Outcome(object):
+    """What a run of site.yml did: the refusal that stopped it, or every file its templates wrote."""
+
+    def __init__(self):
+        self.refusal = None
+        self.error = None  # a task that failed otherwise (a template that does not render...)
+        self.files = []  # (host, role, Rendered)
+        self.links = {}  # host -> {link: target}, the symbolic links the nginx role makes
+
+    def by_src(self, suffix):
+        return [(host, rendered) for host, _role, rendered in self.files if rendered.src.endswith(suffix)]
+
+
+class Site(object):
+    """The inventory of one topology, with the plays of every role compiled once."""
+
+    def __init__(self, topology='one_host', release='bookworm'):
+        self.topology = topology
+        self.hosts = TOPOLOGIES[topology]
+        self.deployment = Deployment(self.hosts)
+        self.nginx_version = NGINX_VERSIONS[release]
+        self.plays = {
+            'limits': self.deployment.play('limits'),
+            'app': self.deployment.play('app'),
+            'supervisor': self.deployment.play('supervisor'),
+            'firewall': self.deployment.play('firewall'),
+            # main.yml includes render.yml (include_tasks, with this variable): imported here for its tasks.
+            'nginx': self.deployment.play('nginx', tasks_from=('main', 'render'),
+                                          task_vars={'render': {'__nginx_tree': '{{ __nginx_staging_tree }}'}}),
+        }
+        self.inputs = set()
+
+    def hosts_of(self, group):
+        return sorted(host for host, groups in self.hosts.items() if group is None or group in groups)
+
+    def _tasks(self, role, *paths):
+        play = self.plays[role]
+        tasks = []
+        for path in paths:
+            if path == 'argspec':
+                tasks.extend(play.find(action='validate_argument_spec'))
+            else:
+                tasks.extend(play.find(path=path))
+        return tasks
+
+    # --- what the hosts answer -------------------------------------------------------------------
+
+    def _given(self, host):
+        lbs = self.hosts_of('tornado_lb')
+        secret = base64.b64encode(COOKIE_SECRET.encode()).decode()
+        return {
+            '__limits_ceiling_found': dict(NOFILE_CEILING),
+            '__nginx_version_out': {'changed': False, 'rc': 0, 'stdout': '', 'stderr': 'nginx version: nginx/%s' % self.nginx_version},
+            '__app_secrets_found': {'changed': False, 'results': [{'item': h, 'content': secret, 'encoding': 'base64'}
+                                                                  for h in self.hosts_of('tornado_app')]},
+            '__firewall_lb_found': {'changed': False, 'results': [{'item': lb, 'rc': 0, 'stdout': ' '.join(ADDRESSES[lb])}
+                                                                  for lb in lbs]},
+        }
+
+    def _reset(self, inputs, given):
+        for host in self.hosts:
+            self.deployment.unset_inventory_vars(host, self.inputs)
+            self.deployment.set_inventory_vars(host, inputs)
+            # What the app role's facts entry point reads of the current release (facts.yml, release.yml).
+            self.deployment.set_facts(host, {'__webops_tornado_host': host_facts(host),
+                                             '__app_release_info': json.loads(CURRENT_RELEASE)})
+            self.deployment.set_gathered_facts(host, {'os_family': 'Debian', 'distribution': 'Debian',
+                                                      'distribution_release': 'bookworm'})
+        self.inputs = set(inputs)
+        self.given = given
+
+    # --- the run -----------------------------------------------------------------------------------
+
+    def run(self, inputs=None, roles=None, given=None):
+        """site.yml with ``inputs`` as inventory variables of every host, for ``roles`` (default: all).
+
+        ``given`` replaces results of host-side tasks by register name ({host: {register: result}}).
+        Returns an Outcome; a refusal stops the run before any template, as in site.yml.
+        """
+        roles = roles or [role for role, _group in ROLE_GROUPS]
+        self._reset(dict(inputs or {}), given or {})
+        outcome = Outcome()
+        try:
+            self._check(roles)
+            self._render(roles, outcome)
+        except TaskFailed as failed:
+            stop = Refusal(failed.task._role.get_name().split('.')[-1] if failed.task._role else '?',
+                           getattr(failed, 'host', '?'), failed.task.get_name(), failed.result)
+            if failed.task.action in CHECKS:
+                outcome.refusal = stop
+            else:
+                outcome.error = stop
+        return outcome
+
+    def _steps(self, role, host, tasks):
+        given = dict(self._given(host))
+        given.update(self.given.get(host, {}))
+        try:
+            self.plays[role].run_tasks(tasks, host, given=given)
+        except TaskFailed as failed:
+            failed.host = host
+            raise
+
+    def _check(self, roles):
+        for role, group in ROLE_GROUPS:
+            if role not in roles and not (role == 'app' and ('supervisor' in roles or 'firewall' in roles or 'nginx' in roles)):
+                continue
+            for host in self.hosts_of(group):
+                if role == 'nginx':
+                    # main.yml loads the distro's vars (include_vars) before it imports validate.yml.
+                    self._steps(role, host, self.plays[role].find(action='include_vars'))
+                self._steps(role, host, self._tasks(role, 'argspec', 'validate.yml'))
+                if role == 'app':
+                    # The check play's `facts` entry point publishes app_export after the checks.
+                    self._steps(role, host, self._tasks(role, 'export.yml'))
+
+    def _render(self, roles, outcome):
+        for role, group in ROLE_GROUPS:
+            if role not in roles:
+                continue
+            play = self.plays[role]
+            for host in self.hosts_of(group):
+                if role == 'app':
+                    self._steps(role, host, [t for t in self._tasks(role, 'config.yml')
+                                             if t.action in ('ansible.builtin.slurp', 'ansible.builtin.assert', 'ansible.builtin.set_fact')])
+                    templates = play.find(action='template', path='config.yml')
+                elif role == 'firewall':
+                    before = []
+                    for task in self._tasks(role, 'tasks/main.yml'):
+                        if task.action == 'ansible.builtin.template':
+                            break
+                        if task.action in ('ansible.builtin.command', 'ansible.builtin.assert', 'webops.tornado.check_inputs'):
+                            before.append(task)
+                    self._steps(role, host, before)
+                    templates = play.find(action='template')
+                elif role == 'nginx':
+                    self._steps(role, host, self._tasks(role, 'install.yml'))
+                    templates = play.find(action='template', path='render.yml') + play.find(action='template', path='service.yml')
+                    link = play.args(play.one(action='file', path='render.yml', name='Enable the site'), host)
+                    outcome.links.setdefault(host, {})[link['dest']] = link['src']
+                else:
+                    templates = play.find(action='template')
+                for task in templates:
+                    try:
+                        rendered_files = play.render(task, host)
+                    except TaskFailed as failed:
+                        failed.host = host
+                        raise
+                    for rendered in rendered_files:
+                        outcome.files.append((host, role, rendered))

@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The render helper renders what a deployment writes: plain tests of role_render, stack and formats with
+the defaults, where the files must say what the roles obviously mean (upstream servers 127.0.0.1:8000-8003,
+one supervisord program per port...), and nginx's configuration passes crossplane's context and argument
+checks (an `nginx -t` without nginx)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import shlex
+
+import pytest
+
+import formats
+import role_render
+import stack
+
+TEMPLATES = sorted(os.path.relpath(os.path.join(folder, name), os.path.join(role_render.REPO, 'roles'))
+                   for folder, _dirs, names in os.walk(os.path.join(role_render.REPO, 'roles'))
+                   for name in names if name.endswith('.j2') and '/templates/' in folder + '/' and '/macros' not in folder)
+
+
+@pytest.fixture(scope='module')
+def one_host(sites):
+    return sites('one_host')
+
+
+@pytest.fixture(scope='module')
+def split(sites):
+    return sites('split')
+
+
+@pytest.fixture(scope='module')
+def default_run(one_host):
+    outcome = one_host.run()
+    assert outcome.refusal is None, outcome.refusal
+    return outcome
+
+
+def files(outcome, host=None):
+    return dict((rendered.src, rendered) for h, _role, rendered in outcome.files if host in (None, h))
+
+
+def test_every_template_of_every_role_is_rendered(default_run, split):
+    outcome = split.run()
+    rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files)
+    for template in TEMPLATES:
+        assert template.split('/templates/', 1)[1] in rendered, template
+
+
+def test_the_default_site_is_what_the_guide_describes(default_run):
+    site = files(default_run)['etc/nginx/sites-available/app.conf.j2']
+    assert site.dest == '/etc/nginx/webops-tornado.staging/sites-available/demo.conf'
+    nginx = dict((r.dest, r.text) for r in files(default_run).values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', default_run.links['web1'])
+    assert config.errors == []
+    assert config.files() == ['/etc/nginx/webops-tornado.staging/nginx.conf',
+                              '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf']
+    upstream = [(ctx, args) for _f, ctx, args in config.directives('server') if ctx and ctx[-1][0] == 'upstream']
+    assert [ctx[-1] for ctx, _args in upstream] == [('upstream', 'demo')] * 4
+    assert [args for _ctx, args in upstream] == [['127.0.0.1:%d' % port, 'fail_timeout=1s'] for port in range(8000, 8004)]
+    assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server']]
+    assert [args for _f, _c, args in config.directives('server_name')] == [['_']]
+    assert [args for _f, _c, args in config.directives('proxy_pass')] == [['http://demo']]
+    assert [(ctx[-1], args) for _f, ctx, args in config.directives('alias')] == [
+        (('location', '^~', '/static/'), ['/srv/demo/current/src/static/']),
+        (('location', '=', '/favicon.ico'), ['/srv/demo/current/src/static/favicon.ico']),
+        (('location', '=', '/robots.txt'), ['/srv/demo/current/src/static/robots.txt'])]
+    assert [args for _f, _c, args in config.directives('worker_rlimit_nofile')] == [['50000']]
+    assert [args for _f, _c, args in config.directives('worker_connections')] == [['25000']]
+    assert [args for _f, _c, args in config.directives('keepalive')] == [['32']]
+
+
+def test_the_default_supervisord_runs_one_program_per_port(default_run):
+    supervisor = dict((r.dest, r.text) for r in files(default_run).values() if r.src.startswith('etc/supervisor/'))
+    assert sorted(supervisor) == ['/etc/supervisor/conf.d/webops-tornado-demo.conf', '/etc/supervisor/supervisord.conf']
+    config = formats.SupervisordConfig(supervisor, accounts={'demo': 999})
+    assert [group.name for group in config.section.process_group_configs] == ['demo']
+    programs = config.programs()
+    assert [p['name'] for p in programs] == ['demo-%d' % port for port in range(8000, 8004)]
+    for port, program in zip(range(8000, 8004), programs):
+        assert program['argv'] == ['/srv/demo/current/venv/bin/python', '/srv/demo/launcher/webops_tornado_launcher.py',
+                                   '--config', '/etc/tornado/demo/launcher.json', '--port', str(port)]
+        assert program['user'] == 'demo'
+        assert program['directory'] == '/srv/demo/current/src'
+        assert program['environment'] == {'PYTHONUNBUFFERED': '1'}
+        assert program['stdout_logfile'] == '/var/log/demo/demo-%d.log' % port
+    process = config.section.process_group_configs[0].process_configs[0]
+    assert (process.stopwaitsecs, process.stopasgroup, process.killasgroup, process.startsecs) == (15, True, True, 2)
+    assert (config.section.minfds, config.section.minprocs) == (50000, 200)
+    assert [type(server).__name__ for server in config.section.server_configs] == ['dict']
+    assert config.section.server_configs[0]['file'] == '/run/supervisor.sock'
+    assert config.section.server_configs[0]['chmod'] == 0o700
+
+
+def test_the_default_launcher_config(default_run):
+    data = json.loads(files(default_run)['etc/tornado/launcher.json.j2'].text)
+    assert data == {
+        'address': '127.0.0.1', 'app_path': '/srv/demo/current/src', 'entry': 'factory', 'environment': {},
+        'factory': 'demo_app:make_app', 'grace_seconds': 10, 'health_path': '/healthz', 'name': 'demo',
+        'process_model': 'ports', 'xheaders': True,
+        'settings': {'cookie_secret': stack.COOKIE_SECRET, 'debug': False, 'serve_traceback': False}}
+
+
+def test_the_drop_ins_and_pam_profile(default_run):
+    rendered = files(default_run)
+    assert formats.systemd_unit(rendered['etc/systemd/system/supervisor.service.d/limits.conf.j2'].text) == [
+        ('Service', 'LimitNOFILE', '50000')]
+    assert formats.systemd_unit(rendered['etc/systemd/system/nginx.service.d/webops-tornado-limits.conf.j2'].text) == [
+        ('Service', 'LimitNOFILE', '50000')]
+    assert formats.pam_profile(rendered['usr/share/pam-configs/webops-tornado-limits.j2'].text) == [
+        ('Name', ['Resource limits for every session (webops.tornado)']), ('Default', ['yes']), ('Priority', ['0']),
+        ('Session-Type', ['Additional']), ('Session-Interactive-Only', ['no']), ('Session', ['required\tpam_limits.so'])]
+    for rendered_file in rendered.values():
+        assert 'Ansible managed' in rendered_file.text or rendered_file.src.endswith('.json.j2')
+
+
+def test_behind_a_load_balancer_the_firewall_lets_it_in(split):
+    outcome = split.run()
+    assert outcome.refusal is None, outcome.refusal
+    nginx = dict((r.dest, r.text) for r in files(outcome, 'lb1').values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['lb1'])
+    assert config.errors == []
+    assert [args[0] for _f, ctx, args in config.directives('server') if ctx and ctx[-1][0] == 'upstream'] == [
+        '10.0.1.11:%d' % port for port in range(8000, 8004)] + ['10.0.1.12:%d' % port for port in range(8000, 8004)]
+    table = files(outcome, 'app1')['etc/webops-tornado/firewall.d/app.nft.j2'].text
+    assert formats.nft_elements(table) == [('10.0.0.2',), ('fd00::2',), ('8000', '8001', '8002', '8003')]
+    assert [s[0] for s in formats.nft_statements(table)] == ['table', 'delete', 'table']
+    unit = formats.systemd_unit(files(outcome, 'app1')['etc/systemd/system/webops-tornado-firewall.service.j2'].text)
+    assert ('Service', 'ExecStart', '/usr/sbin/nft -f /etc/webops-tornado/firewall.nft') in unit
+    main = files(outcome, 'app1')['etc/webops-tornado/firewall.nft.j2'].text
+    assert [s[:2] for s in formats.nft_statements(main)] == [('include', ('word', 'string'))]
+    data = json.loads(files(outcome, 'app1')['etc/tornado/launcher.json.j2'].text)
+    assert data['address'] == '10.0.1.11'
+
+
+def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
+    site = sites('one_host', 'trixie')
+    outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True})
+    assert outcome.refusal is None, outcome.refusal
+    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server'], ['443', 'ssl', 'default_server']]
+    assert [args for _f, _c, args in config.directives('http2')] == [['on']]
+    assert [args for _f, _c, args in config.directives('return')] == [['301', 'https://$host$request_uri']]
+    assert [args for _f, _c, args in config.directives('ssl_certificate')] == [['tls/demo.crt']]
+    assert [args for _f, _c, args in config.directives('add_header')] == [
+        ['Strict-Transport-Security', 'max-age=63072000', 'always']]
+
+
+def test_bookworm_puts_http2_on_the_listen_line(one_host):
+    site = one_host
+    outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_redirect': False})
+    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server'], ['443', 'ssl', 'http2', 'default_server']]
+    assert config.directives('http2') == []
+
+
+def test_a_refused_value_stops_the_run_before_any_template(one_host):
+    outcome = one_host.run({'app_name': 'demo;x'})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'app'
+    assert outcome.refusal.messages[0].startswith('app_name must be ')
+
+
+def test_the_compile_memo_changes_no_byte(one_host, default_run):
+    role_render.memoize_compile(False)
+    try:
+        again = one_host.run()
+    finally:
+        role_render.memoize_compile(True)
+    assert [(h, r.src, r.dest, r.text) for h, _role, r in again.files] == [
+        (h, r.src, r.dest, r.text) for h, _role, r in default_run.files]
+
+
+def test_values_reach_the_templates_as_data_never_as_templates(one_host):
+    outcome = one_host.run({'app_environment': {'X': '{{ 7 * 7 }} {% raw %}'}, 'app_settings': {'motd': "{{ lookup('env', 'HOME') }}"}})
+    data = json.loads(files(outcome)['etc/tornado/launcher.json.j2'].text)
+    assert data['environment'] == {'X': '{{ 7 * 7 }} {% raw %}'}
+    assert data['settings']['motd'] == "{{ lookup('env', 'HOME') }}"
+
+
+def test_supervisord_reads_percent_and_quotes_as_given():
+    text = ('[supervisord]\n[program:x]\ncommand=/bin/x "a b" %%(ENV_HOME)s\ndirectory=/srv/x\nuser=x\n'
+            'environment=A="1,2 %%(ENV_HOME)s",B="y"\n')
+    config = formats.SupervisordConfig({'/etc/supervisor/supervisord.conf': text}, accounts={'x': 5})
+    program = config.programs()[0]
+    assert program['argv'] == ['/bin/x', 'a b', '%(ENV_HOME)s'] == shlex.split('/bin/x "a b" %(ENV_HOME)s')
+    assert program['environment'] == {'A': '1,2 %(ENV_HOME)s', 'B': 'y'}
+    assert program['user'] == 'x'
+    unescaped = formats.SupervisordConfig({'/etc/supervisor/supervisord.conf': text.replace('%%', '%')}, accounts={'x': 5})
+    assert unescaped.programs()[0]['argv'][-1] == '/root'  # supervisord expands it: the reason for the escaping
+
+
+def test_nft_tokenizer_sees_an_injected_statement():
+    plain = 'table inet t {\n    set s {\n        type ipv4_addr\n        elements = { 10.0.0.1, 10.0.0.2 }\n    }\n}\n'
+    injected = plain.replace('10.0.0.2', '10.0.0.2 }\n        flags interval\n        elements = { 10.0.0.3')
+    assert formats.nft_elements(plain) == [('10.0.0.1', '10.0.0.2')]
+    assert formats.nft_structure(plain) != formats.nft_structure(injected)
