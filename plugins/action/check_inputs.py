@@ -40,11 +40,12 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('check_inputs: values must be a mapping')
         messages = inputs.errors(rules, values, prefix=prefix)
         result['changed'] = False
-        result['checked'] = sorted(name for name in rules if name in values)
         if messages:
+            # The sentences only: a failure's output is read by people, the list of good names would bury them.
             result['failed'] = True
             result['errors'] = messages
             result['msg'] = ' '.join(messages)
         else:
+            result['checked'] = sorted(name for name in rules if name in values)
             result['msg'] = 'All %d inputs are acceptable.' % len(result['checked'])
         return result

@@ -69,7 +69,7 @@ EXAMPLES = r"""
 RETURN = r"""
 checked:
   description: The variables that were checked.
-  returned: always
+  returned: success
   type: list
   elements: str
 errors:

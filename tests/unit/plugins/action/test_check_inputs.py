@@ -106,8 +106,8 @@ def test_failure_names_every_refused_variable_in_rule_order():
     assert result['errors'][0].endswith('(got "my app").')
     assert result['errors'][1].endswith('(got 80).')
     assert result['msg'] == ' '.join(result['errors'])
-    # RETURN: checked is returned always, failure included.
-    assert result['checked'] == ['app_cookie_secret', 'app_environment', 'app_home', 'app_name', 'app_port_base']
+    # RETURN: checked only on success (a failure shows the sentences alone).
+    assert 'checked' not in result
 
 
 def test_values_replace_the_task_vars():
