@@ -233,7 +233,8 @@ class Site(object):
                     templates = play.find(action='template')
                 elif role == 'nginx':
                     self._steps(role, host, self._tasks(role, 'install.yml'))
-                    templates = play.find(action='template', path='render.yml') + play.find(action='template', path='service.yml')
+                    templates = (play.find(action='template', path='tasks/main.yml') + play.find(action='template', path='render.yml')
+                                 + play.find(action='template', path='service.yml'))
                     link = play.args(play.one(action='file', path='render.yml', name='Enable the site'), host)
                     outcome.links.setdefault(host, {})[link['dest']] = link['src']
                 else:

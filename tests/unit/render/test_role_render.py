@@ -45,6 +45,11 @@ def files(outcome, host=None):
     return dict((rendered.src, rendered) for h, _role, rendered in outcome.files if host in (None, h))
 
 
+def nginx_tree(outcome, host=None):
+    """Every nginx file rendered, by destination (one template may write into both trees)."""
+    return dict((r.dest, r.text) for h, _role, r in outcome.files if host in (None, h) and r.src.startswith('etc/nginx/'))
+
+
 def test_every_template_of_every_role_is_rendered(default_run, split):
     outcome = split.run()
     rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files)
@@ -55,11 +60,12 @@ def test_every_template_of_every_role_is_rendered(default_run, split):
 def test_the_default_site_is_what_the_guide_describes(default_run):
     site = files(default_run)['etc/nginx/sites-available/app.conf.j2']
     assert site.dest == '/etc/nginx/webops-tornado.staging/sites-available/demo.conf'
-    nginx = dict((r.dest, r.text) for r in files(default_run).values() if r.src.startswith('etc/nginx/'))
+    nginx = nginx_tree(default_run)
     config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', default_run.links['web1'])
     assert config.errors == []
     assert config.files() == ['/etc/nginx/webops-tornado.staging/nginx.conf',
-                              '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf']
+                              '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf',
+                              '/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/demo.conf']
     upstream = [(ctx, args) for _f, ctx, args in config.directives('server') if ctx and ctx[-1][0] == 'upstream']
     assert [ctx[-1] for ctx, _args in upstream] == [('upstream', 'demo')] * 4
     assert [args for _ctx, args in upstream] == [['127.0.0.1:%d' % port, 'fail_timeout=1s'] for port in range(8000, 8004)]
@@ -67,12 +73,31 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     assert [args for _f, _c, args in config.directives('server_name')] == [['_']]
     assert [args for _f, _c, args in config.directives('proxy_pass')] == [['http://demo']]
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('alias')] == [
+        (('location', '=', '/.webops-tornado-maintenance.html'), ['/var/www/webops-tornado/demo/maintenance.html']),
         (('location', '^~', '/static/'), ['/srv/demo/current/src/static/']),
         (('location', '=', '/favicon.ico'), ['/srv/demo/current/src/static/favicon.ico']),
         (('location', '=', '/robots.txt'), ['/srv/demo/current/src/static/robots.txt'])]
     assert [args for _f, _c, args in config.directives('worker_rlimit_nofile')] == [['50000']]
     assert [args for _f, _c, args in config.directives('worker_connections')] == [['25000']]
     assert [args for _f, _c, args in config.directives('keepalive')] == [['32']]
+    # Maintenance mode is off until the maintenance playbook says otherwise; the health path and the
+    # page itself are never answered 503.
+    assert sorted((ctx[-1], args) for _f, ctx, args in config.directives('default') if 'maintenance' in ' '.join(ctx[-1])) == [
+        (('geo', '$tornado_maintenance'), ['0']), (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
+        (('map', '$tornado_maintenance:$uri', '$tornado_maintenance_503'), ['0'])]
+    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '/.webops-tornado-maintenance.html']]
+    assert [args for _f, _c, args in config.directives('return') if args[0] == '503'] == [['503']]
+
+
+def test_maintenance_on_answers_503_but_to_the_allowed_clients(one_host):
+    outcome = one_host.run({'nginx_maintenance_allow': ['192.0.2.7', '2001:db8::/32']})
+    assert outcome.refusal is None, outcome.refusal
+    flags = [r for _h, _r, r in outcome.files if r.src == 'etc/nginx/maintenance.conf.j2']
+    assert sorted(r.dest for r in flags) == ['/etc/nginx/webops-tornado-maintenance/demo.conf',
+                                             '/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/demo.conf']
+    config = formats.NginxConfig(nginx_tree(outcome), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    assert [args for _f, ctx, args in config.directives('192.0.2.7') + config.directives('2001:db8::/32')] == [['0'], ['0']]
 
 
 def test_the_default_supervisord_runs_one_program_per_port(default_run):
@@ -122,7 +147,7 @@ def test_the_drop_ins_and_pam_profile(default_run):
 def test_behind_a_load_balancer_the_firewall_lets_it_in(split):
     outcome = split.run()
     assert outcome.refusal is None, outcome.refusal
-    nginx = dict((r.dest, r.text) for r in files(outcome, 'lb1').values() if r.src.startswith('etc/nginx/'))
+    nginx = nginx_tree(outcome, 'lb1')
     config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['lb1'])
     assert config.errors == []
     assert [args[0] for _f, ctx, args in config.directives('server') if ctx and ctx[-1][0] == 'upstream'] == [
@@ -142,21 +167,21 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     site = sites('one_host', 'trixie')
     outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True})
     assert outcome.refusal is None, outcome.refusal
-    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    nginx = nginx_tree(outcome)
     config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
     assert config.errors == []
     assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server'], ['443', 'ssl', 'default_server']]
     assert [args for _f, _c, args in config.directives('http2')] == [['on']]
-    assert [args for _f, _c, args in config.directives('return')] == [['301', 'https://$host$request_uri']]
+    assert [args for _f, _c, args in config.directives('return')] == [['301', 'https://$host$request_uri'], ['503']]
     assert [args for _f, _c, args in config.directives('ssl_certificate')] == [['tls/demo.crt']]
     assert [args for _f, _c, args in config.directives('add_header')] == [
-        ['Strict-Transport-Security', 'max-age=63072000', 'always']]
+        ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after', 'always']]
 
 
 def test_bookworm_puts_http2_on_the_listen_line(one_host):
     site = one_host
     outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_redirect': False})
-    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    nginx = nginx_tree(outcome)
     config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
     assert config.errors == []
     assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server'], ['443', 'ssl', 'http2', 'default_server']]
