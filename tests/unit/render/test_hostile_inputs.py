@@ -73,6 +73,9 @@ class World(object):
         rules = play.template(task, host, '{{ __%s_input_rules }}' % role)
         pool = {}
         for name, rule in rules.items():
+            # An option of another entry point only (nginx_maintenance): site.yml never sets it.
+            if play.template(task, host, '{{ %s is defined }}' % name) in (False, 'False'):
+                continue
             pool[name] = properties.Input(name, rule, play.template(task, host, '{{ %s }}' % name))
         pool['ansible_managed'] = properties.AnsibleManaged()
         if role == 'supervisor':
@@ -137,6 +140,11 @@ REGRESSIONS = [
     ('nginx', ('one_host', 'bookworm', {}), {'nginx_server_name': None}),
     ('nginx', ('one_host', 'bookworm', {}), {'nginx_tls_certificate_file': None}),
     ('nginx', ('split', 'bookworm', {'app_listen_address': '0.0.0.0'}), {'ansible_host': '10.0.0.1;\n location /etc { alias /etc/; }'}),
+    # app_entry=command with an Application setting: the refusal said "login_url", not the variable
+    ('app', ('one_host', 'bookworm', {'app_entry': 'command', 'app_command': '{python} {src}/app.py --port={port}'}),
+     {'app_login_url': '/login'}),
+    # the maintenance allowlist is written into the geo block
+    ('nginx', ('one_host', 'bookworm', {}), {'nginx_maintenance_allow': ['10.0.0.0/8;\n}\nserver { listen 81; }\ngeo $x {']}),
 ]
 
 
