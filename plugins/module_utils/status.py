@@ -13,11 +13,8 @@ import os
 import re
 import time
 
-try:
-    from urllib.request import urlopen
-    from urllib.error import HTTPError, URLError
-except ImportError:  # pragma: no cover (Python 2 on a managed host)
-    from urllib2 import urlopen, HTTPError, URLError  # noqa: F401
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
 
 # nginx logs it when a backend fails max_fails times within fail_timeout: it is then skipped for
 # fail_timeout. 2026/12/02 12:00:00 [warn] 7#7: *9 upstream server temporarily disabled while
@@ -59,11 +56,11 @@ def process(pid, proc='/proc', now=None, clock_ticks=None):
     return info
 
 
-def health(url, timeout=5.0, opener=urlopen, clock=time.monotonic):
+def health(url, timeout=5.0, opener=open_url, clock=time.monotonic):
     """{status, ms, error}: the HTTP status of GET url (None if there was no answer) and how long it took."""
     start = clock()
     try:
-        response = opener(url, timeout=timeout)
+        response = opener(url, timeout=timeout, follow_redirects='none')
         status = response.getcode()
         response.read()
         error = None

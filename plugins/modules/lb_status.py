@@ -14,7 +14,7 @@ version_added: 0.2.0
 description:
   - For each backend nginx proxies to, the health path's answer from this host (the address nginx dials,
     through any firewall in between) and whether nginx logged it as temporarily disabled (a passive
-    health check failed: nginx skips it for fail_timeout) within the last O(window) seconds of its error log.
+    health check failed, so nginx skips it for fail_timeout) within the last O(window) seconds of its error log.
   - Open-source nginx has no API for its upstreams' state; its own log line is what it says about them.
   - Changes nothing. Used by the playbook webops.tornado.status (through the nginx role's C(status) entry point).
 options:
