@@ -149,6 +149,10 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     assert [args for _f, _c, args in config.directives('http2')] == [['on']]
     assert [args for _f, _c, args in config.directives('return')] == [['301', 'https://$host$request_uri']]
     assert [args for _f, _c, args in config.directives('ssl_certificate')] == [['tls/demo.crt']]
+    # Mozilla's intermediate profile: its curves only (OpenSSL's default adds X448 and secp521r1).
+    assert [args for _f, _c, args in config.directives('ssl_ecdh_curve')] == [['X25519:prime256v1:secp384r1']]
+    assert [args for _f, _c, args in config.directives('ssl_protocols')] == [['TLSv1.2', 'TLSv1.3']]
+    assert [args for _f, _c, args in config.directives('ssl_prefer_server_ciphers')] == [['off']]
     assert [args for _f, _c, args in config.directives('add_header')] == [
         ['Strict-Transport-Security', 'max-age=63072000', 'always']]
 
