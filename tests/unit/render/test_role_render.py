@@ -208,3 +208,46 @@ def test_nft_tokenizer_sees_an_injected_statement():
     injected = plain.replace('10.0.0.2', '10.0.0.2 }\n        flags interval\n        elements = { 10.0.0.3')
     assert formats.nft_elements(plain) == [('10.0.0.1', '10.0.0.2')]
     assert formats.nft_structure(plain) != formats.nft_structure(injected)
+
+
+def _certificate(ocsp_uri):
+    """A PEM certificate (and its key) for web1, naming ``ocsp_uri`` as its OCSP responder, or none."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'web1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30)))
+    if ocsp_uri:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_uri))]), critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
+    return (certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+
+
+@pytest.mark.parametrize('ocsp_uri', ['http://ocsp.example.com', None])
+def test_ocsp_stapling_is_on_only_when_the_certificate_names_a_responder(ocsp_uri):
+    site = stack.Site('one_host')  # its own: the facts tls.yml sets stay with this site
+    certificate, key = _certificate(ocsp_uri)
+    inputs = {'nginx_tls_certificate': certificate + _certificate(None)[0], 'nginx_tls_certificate_key': key}
+    assert site.run(inputs).refusal is None
+    play = site.plays['nginx']
+    play.run_tasks(play.find(action='set_fact', path='tls.yml'), 'web1')
+    outcome = site.run(inputs)
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    stapling = [(directive, args) for directive in ('ssl_stapling', 'ssl_stapling_verify', 'ssl_trusted_certificate')
+                for _f, _c, args in config.directives(directive)]
+    if ocsp_uri:
+        assert stapling == [('ssl_stapling', ['on']), ('ssl_stapling_verify', ['on']),
+                            ('ssl_trusted_certificate', ['/etc/ssl/certs/ca-certificates.crt'])]
+        assert ocsp_uri not in ''.join(nginx.values())  # only whether there is one reaches the config
+    else:
+        assert stapling == []
