@@ -251,3 +251,29 @@ def test_ocsp_stapling_is_on_only_when_the_certificate_names_a_responder(ocsp_ur
         assert ocsp_uri not in ''.join(nginx.values())  # only whether there is one reaches the config
     else:
         assert stapling == []
+
+
+def test_security_headers_are_added_to_the_site_next_to_hsts(one_host):
+    headers = {'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'strict-origin-when-cross-origin',
+               'Content-Security-Policy': ["default-src 'self'", "frame-ancestors 'none'"], 'X-XSS-Protection': 0}
+    outcome = one_host.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True, 'nginx_security_headers': headers})
+    assert outcome.refusal is None, outcome.refusal
+    nginx = dict((r.dest, r.text) for r in files(outcome).values() if r.src.startswith('etc/nginx/'))
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    assert [args for _f, _c, args in config.directives('add_header')] == [
+        ['Strict-Transport-Security', 'max-age=63072000', 'always'],
+        ['X-Content-Type-Options', 'nosniff', 'always'],
+        ['Referrer-Policy', 'strict-origin-when-cross-origin', 'always'],
+        ['Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'", 'always'],
+        ['X-XSS-Protection', '0', 'always']]
+    # the same server block as HSTS, and no location has an add_header that would drop them
+    assert len(set(context for _f, context, _args in config.directives('add_header'))) == 1
+
+
+@pytest.mark.parametrize('value', ['nosniff";\n add_header X-Evil "1', 'a; add_header X 1', 'a { b', '$http_cookie', 'a\\"b'])
+def test_a_crafted_header_value_is_refused_naming_the_variable_before_any_template(one_host, value):
+    outcome = one_host.run({'nginx_security_headers': {'X-Content-Type-Options': value}})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'nginx'
+    assert outcome.refusal.messages[0].startswith('nginx_security_headers must be ')
