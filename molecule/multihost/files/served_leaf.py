@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """What a client is served as the server certificate: the leaf of sslyze's JSON output (argument 1).
 
 Prints a JSON object of the properties verify checks (basic constraints, names, key usages, lifetime),
