@@ -57,6 +57,17 @@ _MODULE_ONLY = re.compile(r'^%s$' % _MODULE)
 _SCRIPT = re.compile(r'^(?!/)([A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$')
 _MIME = re.compile(r'^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$')
 _CIPHER = re.compile(r'^[A-Z0-9][A-Z0-9_-]{0,63}$')
+_HEADER_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9-]{0,63}$')
+# Printable ASCII without a quote, backslash, ';', '{', '}' or '$' (nginx's variables), so a value in
+# double quotes is one argument of one directive whatever it holds; no space at either end.
+_HEADER_CHARS = r"A-Za-z0-9!#%&'()*+,./:<=>?@\[\]^_`|~\-"
+_HEADER_VALUE = re.compile(r'^[%s]([%s ]{0,1022}[%s])?$' % (_HEADER_CHARS, _HEADER_CHARS, _HEADER_CHARS))
+# Headers a role sets itself (with a variable of their own), or that frame the response.
+_HEADER_RESERVED = {
+    'strict-transport-security': 'nginx_tls_hsts', 'server': 'nginx_proxy_pass_server_header', 'connection': None,
+    'content-length': None, 'content-type': None, 'date': None, 'keep-alive': None, 'location': None, 'set-cookie': None,
+    'transfer-encoding': None, 'upgrade': None,
+}
 _VERSION = re.compile(r'^[0-9]+(\.[0-9]+){0,3}([a-z]+[0-9]*)?$')
 _GIT_REF = re.compile(r'^(?!-)(?!.*\.\.)[A-Za-z0-9._/+@^~-]{1,200}$')
 _GIT_URL = re.compile(r'^((https?|ssh|git|file)://[^\s\'"\\]+|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:[^\s\'"\\-][^\s\'"\\]*)$')
@@ -437,6 +448,31 @@ def check_ciphers(value, **_params):
     return None
 
 
+def check_http_headers(value, **_params):
+    """Response headers: {name: value}, a value being text or a list of texts (joined with '; ' by the
+    template, as Content-Security-Policy's directives are)."""
+    what = ("a mapping of HTTP header names (letters, digits, '-') to values of printable ASCII without quotes, "
+            "backslashes, ';', '{', '}' or '$' (a list of such values is joined with '; ')")
+    if not isinstance(value, dict):
+        return what
+    seen = set()
+    for name, item in value.items():
+        if not isinstance(name, str) or _HEADER_NAME.fullmatch(name) is None:
+            return what + ' (bad name %s)' % show(name)
+        if name.lower() in seen:
+            return what + ' (%s twice)' % name
+        seen.add(name.lower())
+        if name.lower() in _HEADER_RESERVED:
+            owner = _HEADER_RESERVED[name.lower()]
+            return what + '; %s is not one of them (%s)' % (
+                name, 'it has a variable of its own: %s' % owner if owner else 'it frames the response')
+        items = item if isinstance(item, list) else [item]
+        if not items or any(isinstance(v, bool) or not isinstance(v, (str, int)) or _HEADER_VALUE.fullmatch(str(v)) is None
+                            for v in items):
+            return what + ' (the value of %s)' % name
+    return None
+
+
 def check_version(value, **_params):
     return _string(value, _VERSION, 'a version number such as 6.6.1')
 
@@ -567,6 +603,7 @@ KINDS = {
     'git_ref': check_git_ref,
     'git_url': check_git_url,
     'hostname': check_hostname,
+    'http_headers': check_http_headers,
     'hostnames': check_hostnames,
     'hosts': check_hosts,
     'identifier': check_identifier,

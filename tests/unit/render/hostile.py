@@ -102,6 +102,7 @@ KIND_SEEDS = {
     'supervisor_size': ['50MB'],
     'mime_types': ['text/css', 'image/svg+xml'],
     'ciphers': ['ECDHE-RSA-AES128-GCM-SHA256'],
+    'http_headers': ['nosniff', 'strict-origin-when-cross-origin', "default-src 'self'", 'camera=()'],
     'argv': ['/srv/demo/current/venv/bin/python /srv/demo/launcher/x.py --port {port}', '{python} {src}/app.py --port={port}'],
     'args': ['--port', '{port}'],
     'module_callable': ['demo_app:make_app'],
@@ -172,9 +173,18 @@ def values(rule, default):
         mutate = st.builds(lambda base, index, item: base[:index % (len(base) + 1)] + [item] + base[index % (len(base) + 1) + 1:],
                            st.just(list(default or [])), st.integers(0, 20), element)
         return st.one_of(st.lists(element, max_size=4), mutate, scalars(seeds))
-    if isinstance(default, dict) or kind in ('environment', 'settings'):
+    if isinstance(default, dict) or kind in ('environment', 'settings', 'http_headers'):
         keys = st.one_of(st.from_regex(r'\A[A-Za-z_][A-Za-z0-9_]{0,8}\Z'), strings(['KEY', 'static_path', 'debug']))
         leaves = st.one_of(strings(seeds or ['v']), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=True))
+        if kind == 'http_headers':
+            # Header names, values that are lists too (joined with '; '), and values of every character an
+            # nginx string in double quotes may hold: most hostile values are refused, these are rendered.
+            names = st.from_regex(r'\A[A-Za-z][A-Za-z0-9-]{0,12}\Z')
+            keys = st.one_of(names, keys, strings(['X-Frame-Options', 'Referrer-Policy', 'Content-Security-Policy', 'Set-Cookie']))
+            quotable = st.text(alphabet=st.sampled_from(list("aZ09 !#%&'()*+,./:<=>?@[]^_`|~-")), min_size=1, max_size=16)
+            leaves = st.one_of(leaves, st.lists(strings(seeds), min_size=1, max_size=3), quotable, st.lists(quotable, min_size=1, max_size=3))
+            return st.one_of(st.dictionaries(names, st.one_of(quotable, st.lists(quotable, min_size=1, max_size=3)), max_size=3),
+                             st.dictionaries(keys, leaves, max_size=4), scalars(seeds))
         nested = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(strings(['k']), inner, max_size=3),
                               max_leaves=6)
         return st.one_of(st.dictionaries(keys, leaves, max_size=4), st.dictionaries(keys, nested, max_size=3),
@@ -246,6 +256,8 @@ def twin(name, rule, value, default):
         return ' '.join(plain)
     if kind in ('environment', 'settings'):
         return dict((key, 'plain') for key in value)
+    if kind == 'http_headers':
+        return dict((key, ['plain'] * len(item) if isinstance(item, list) else 'plain') for key, item in value.items())
     if isinstance(value, list):
         if kind == 'hostnames':
             return ['h%d.example.com' % index for index in range(len(value))]

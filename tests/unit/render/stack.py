@@ -122,8 +122,9 @@ class Site(object):
             'app': self.deployment.play('app'),
             'supervisor': self.deployment.play('supervisor'),
             'firewall': self.deployment.play('firewall'),
-            # main.yml includes render.yml (include_tasks, with this variable): imported here for its tasks.
-            'nginx': self.deployment.play('nginx', tasks_from=('main', 'render'),
+            # main.yml includes render.yml (include_tasks, with this variable) and tls.yml: imported here for
+            # their tasks (tls.yml's only run where a test runs them).
+            'nginx': self.deployment.play('nginx', tasks_from=('main', 'render', 'tls'),
                                           task_vars={'render': {'__nginx_tree': '{{ __nginx_staging_tree }}'}}),
         }
         self.inputs = set()

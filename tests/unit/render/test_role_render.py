@@ -174,6 +174,10 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     assert [args for _f, _c, args in config.directives('http2')] == [['on']]
     assert [args for _f, _c, args in config.directives('return')] == [['301', 'https://$host$request_uri'], ['503']]
     assert [args for _f, _c, args in config.directives('ssl_certificate')] == [['tls/demo.crt']]
+    # Mozilla's intermediate profile: its curves only (OpenSSL's default adds X448 and secp521r1).
+    assert [args for _f, _c, args in config.directives('ssl_ecdh_curve')] == [['X25519:prime256v1:secp384r1']]
+    assert [args for _f, _c, args in config.directives('ssl_protocols')] == [['TLSv1.2', 'TLSv1.3']]
+    assert [args for _f, _c, args in config.directives('ssl_prefer_server_ciphers')] == [['off']]
     assert [args for _f, _c, args in config.directives('add_header')] == [
         ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after', 'always']]
 
@@ -229,3 +233,73 @@ def test_nft_tokenizer_sees_an_injected_statement():
     injected = plain.replace('10.0.0.2', '10.0.0.2 }\n        flags interval\n        elements = { 10.0.0.3')
     assert formats.nft_elements(plain) == [('10.0.0.1', '10.0.0.2')]
     assert formats.nft_structure(plain) != formats.nft_structure(injected)
+
+
+def _certificate(ocsp_uri):
+    """A PEM certificate (and its key) for web1, naming ``ocsp_uri`` as its OCSP responder, or none."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'web1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30)))
+    if ocsp_uri:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_uri))]), critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
+    return (certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+
+
+@pytest.mark.parametrize('ocsp_uri', ['http://ocsp.example.com', None])
+def test_ocsp_stapling_is_on_only_when_the_certificate_names_a_responder(ocsp_uri):
+    site = stack.Site('one_host')  # its own: the facts tls.yml sets stay with this site
+    certificate, key = _certificate(ocsp_uri)
+    inputs = {'nginx_tls_certificate': certificate + _certificate(None)[0], 'nginx_tls_certificate_key': key}
+    assert site.run(inputs).refusal is None
+    play = site.plays['nginx']
+    play.run_tasks(play.find(action='set_fact', path='tls.yml'), 'web1')
+    outcome = site.run(inputs)
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    nginx = nginx_tree(outcome)
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    stapling = [(directive, args) for directive in ('ssl_stapling', 'ssl_stapling_verify', 'ssl_trusted_certificate')
+                for _f, _c, args in config.directives(directive)]
+    if ocsp_uri:
+        assert stapling == [('ssl_stapling', ['on']), ('ssl_stapling_verify', ['on']),
+                            ('ssl_trusted_certificate', ['/etc/ssl/certs/ca-certificates.crt'])]
+        assert ocsp_uri not in ''.join(nginx.values())  # only whether there is one reaches the config
+    else:
+        assert stapling == []
+
+
+def test_security_headers_are_added_to_the_site_next_to_hsts(one_host):
+    headers = {'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'strict-origin-when-cross-origin',
+               'Content-Security-Policy': ["default-src 'self'", "frame-ancestors 'none'"], 'X-XSS-Protection': 0}
+    outcome = one_host.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True, 'nginx_security_headers': headers})
+    assert outcome.refusal is None, outcome.refusal
+    nginx = nginx_tree(outcome)
+    config = formats.NginxConfig(nginx, '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    assert [args for _f, _c, args in config.directives('add_header')] == [
+        ['Strict-Transport-Security', 'max-age=63072000', 'always'],
+        ['Retry-After', '$tornado_maintenance_retry_after', 'always'],
+        ['X-Content-Type-Options', 'nosniff', 'always'],
+        ['Referrer-Policy', 'strict-origin-when-cross-origin', 'always'],
+        ['Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'", 'always'],
+        ['X-XSS-Protection', '0', 'always']]
+    # the same server block as HSTS, and no location has an add_header that would drop them
+    assert len(set(context for _f, context, _args in config.directives('add_header'))) == 1
+
+
+@pytest.mark.parametrize('value', ['nosniff";\n add_header X-Evil "1', 'a; add_header X 1', 'a { b', '$http_cookie', 'a\\"b'])
+def test_a_crafted_header_value_is_refused_naming_the_variable_before_any_template(one_host, value):
+    outcome = one_host.run({'nginx_security_headers': {'X-Content-Type-Options': value}})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'nginx'
+    assert outcome.refusal.messages[0].startswith('nginx_security_headers must be ')

@@ -49,6 +49,14 @@ CASES = {
     'hostname': (['example.com', 'www.example.com.', 'a-b.c', 'a_b.com'], ['', '-a.com', 'a b.com', 'a..com', '*.example.com', 'a.com\n']),
     'hostnames': ([['example.com']], [[], ['a b'], 'example.com']),
     'hosts': ([[], ['web1', 'lb-1.example.com', 'host:22', '[::1]']], [['a b'], ['a;b'], ['a\nb'], 'web1']),
+    'http_headers': ([{}, {'X-Content-Type-Options': 'nosniff', 'X-XSS-Protection': 0,
+                           'Content-Security-Policy': ["default-src 'self'", 'img-src data: https://x.example.com/a?b=c#d'],
+                           'Permissions-Policy': 'camera=(), geolocation=(self)'}],
+                     [[], 'X-Frame-Options: DENY', {'X': 'a;b'}, {'X': 'a"b'}, {'X': "a\\b"}, {'X': '$host'}, {'X': 'a{b'},
+                      {'X': 'a}b'}, {'X': 'a\nb'}, {'X': 'a\rb'}, {'X': ' a'}, {'X': 'a '}, {'X': ''}, {'X': []}, {'X': None},
+                      {'X': True}, {'X': ['a', 'b;c']}, {'X': 'é'}, {'X_Y': 'a'}, {'X Y': 'a'}, {'X:': 'a'}, {'-X': 'a'},
+                      {'X': 'a', 'x': 'b'}, {'Strict-Transport-Security': 'max-age=1'}, {'set-cookie': 'a=b'},
+                      {'X': 'a' * 1025}]),
     'identifier': (['debug', '_x1'], ['1x', 'a-b', 'a b', '']),
     'int': ([0, 8000, '8000'], ['', '-1', '1.5', 1.5, True, None, '8000\n', ' 8000', '+8000', '٣', '99999999999']),
     'mime_types': ([[], ['text/css', 'image/svg+xml']], [['text/html'], ['text'], ['text/css;x'], ['TEXT/CSS'], 'text/css']),
@@ -174,7 +182,7 @@ def test_messages_never_show_a_secret(rules, values):
 # Kinds whose value is written into a file as text (or a path, a name, a word): a control character there
 # would start a new line, end a string or a section. Free text goes to the launcher's JSON (environment,
 # settings); shell commands may span lines on purpose; PEM blocks are made of lines.
-TEXT_KINDS = sorted(set(inputs.KINDS) - set(['any', 'bool', 'choice', 'choices', 'environment', 'settings', 'shell',
+TEXT_KINDS = sorted(set(inputs.KINDS) - set(['any', 'bool', 'choice', 'choices', 'environment', 'http_headers', 'settings', 'shell',
                                              'shell_list', 'pem_certificates', 'pem_key', 'args', 'addresses_or_networks',
                                              'ciphers', 'hostnames', 'hosts', 'mime_types', 'ports', 'users']))
 LIST_KINDS = ['addresses_or_networks', 'args', 'ciphers', 'hostnames', 'hosts', 'mime_types', 'users', 'shell_list']
@@ -249,3 +257,16 @@ def test_a_path_is_normalised_and_never_a_system_directory(value):
 def test_an_address_is_only_an_address(value):
     if inputs.check('address', value) is None:
         assert set(value) <= set('0123456789abcdefABCDEF:.')
+
+
+# nginx reads a response header's value inside double quotes: none of these may end it, or the directive.
+HEADER_BREAKERS = ['"', '\\', ';', '{', '}', '$'] + [chr(c) for c in list(range(0, 32)) + list(range(127, 160))] + ['\u2028']
+
+
+@settings(max_examples=examples(200))
+@given(before=st.text(max_size=8), breaker=st.sampled_from(HEADER_BREAKERS), after=st.text(max_size=8), listed=st.booleans())
+def test_a_header_value_never_holds_what_ends_an_nginx_string(before, breaker, after, listed):
+    value = 'nosniff' + before + breaker + after
+    message = inputs.errors({'nginx_security_headers': 'http_headers'},
+                            {'nginx_security_headers': {'X-A': ['nosniff', value] if listed else value}})
+    assert message and message[0].startswith('nginx_security_headers must be ')
