@@ -73,7 +73,6 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     assert [args for _f, _c, args in config.directives('server_name')] == [['_']]
     assert [args for _f, _c, args in config.directives('proxy_pass')] == [['http://demo']]
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('alias')] == [
-        (('location', '=', '/.webops-tornado-maintenance.html'), ['/var/www/webops-tornado/demo/maintenance.html']),
         (('location', '^~', '/static/'), ['/srv/demo/current/src/static/']),
         (('location', '=', '/favicon.ico'), ['/srv/demo/current/src/static/favicon.ico']),
         (('location', '=', '/robots.txt'), ['/srv/demo/current/src/static/robots.txt'])]
@@ -83,9 +82,12 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     # Maintenance mode is off until the maintenance playbook says otherwise; the health path and the
     # page itself are never answered 503.
     assert sorted((ctx[-1], args) for _f, ctx, args in config.directives('default') if 'maintenance' in ' '.join(ctx[-1])) == [
-        (('geo', '$tornado_maintenance'), ['0']), (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
+        (('geo', '$tornado_maintenance'), ['0']),
+        (('map', '$tornado_maintenance:$status', '$tornado_maintenance_cache_control'), ['']),
+        (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
         (('map', '$tornado_maintenance:$uri', '$tornado_maintenance_503'), ['0'])]
-    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '/.webops-tornado-maintenance.html']]
+    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '@tornado_maintenance']]
+    assert [args for _f, _c, args in config.directives('rewrite')] == [['^', '/maintenance.html', 'break']]
     assert [args for _f, _c, args in config.directives('return') if args[0] == '503'] == [['503']]
 
 
@@ -179,7 +181,8 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     assert [args for _f, _c, args in config.directives('ssl_protocols')] == [['TLSv1.2', 'TLSv1.3']]
     assert [args for _f, _c, args in config.directives('ssl_prefer_server_ciphers')] == [['off']]
     assert [args for _f, _c, args in config.directives('add_header')] == [
-        ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after', 'always']]
+        ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after', 'always'],
+        ['Cache-Control', '$tornado_maintenance_cache_control', 'always']]
 
 
 def test_bookworm_puts_http2_on_the_listen_line(one_host):
