@@ -292,6 +292,7 @@ def test_security_headers_are_added_to_the_site_next_to_hsts(one_host):
     assert [args for _f, _c, args in config.directives('add_header')] == [
         ['Strict-Transport-Security', 'max-age=63072000', 'always'],
         ['Retry-After', '$tornado_maintenance_retry_after', 'always'],
+        ['Cache-Control', '$tornado_maintenance_cache_control', 'always'],
         ['X-Content-Type-Options', 'nosniff', 'always'],
         ['Referrer-Policy', 'strict-origin-when-cross-origin', 'always'],
         ['Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'", 'always'],
