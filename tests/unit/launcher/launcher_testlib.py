@@ -110,11 +110,12 @@ def listening_addresses(pid):
 
 
 def refused(port, host="127.0.0.1"):
-    """True when nothing accepts connections on the port any more."""
+    """True when nothing accepts connections on the port any more. A reset while connecting counts: the
+    listening socket was closed with this connection still in its backlog (seen on a loaded machine)."""
     try:
         with socket.create_connection((host, port), timeout=1):
             return False
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
 
 
