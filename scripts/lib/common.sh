@@ -18,7 +18,7 @@ export WT_ROOT WT_BUILD WT_VENV WT_IMPORTER_VENV WT_COLLECTIONS
 
 # The docker options that let systemd boot as PID 1 in a container on these machines
 # (`--privileged` fails here: one capability is missing). Molecule platforms use the same
-# settings, see .config/molecule/config.yml. Keep the ulimit at or below the host's hard
+# settings, see molecule/shared/create.yml. Keep the ulimit at or below the host's hard
 # nofile limit (20000 on these machines), otherwise the container refuses to start. NET_ADMIN lets
 # webops.tornado.firewall guard the backend ports with nftables in the container's network namespace.
 WT_CONTAINER_NOFILE=16384
@@ -202,6 +202,15 @@ wt_ensure_collection_link() {
   [[ "$(cd "$link" && pwd -P)" == "$WT_ROOT" ]] || wt_die "symlink $link does not resolve to $WT_ROOT"
 }
 
+# Molecule finds mitogen's strategy plugins at a path that does not depend on the venv's Python
+# version (.config/molecule/config.yml).
+wt_ensure_mitogen_link() {
+  local plugins
+  plugins="$("$WT_VENV/bin/python" -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins"
+  [[ -d "$plugins/strategy" ]] || wt_die "mitogen's strategy plugins are not in $plugins (requirements-dev.txt)"
+  ln -sfn "$plugins" "$WT_BUILD/mitogen"
+}
+
 # Environment every tool run by the scripts needs. Collections bundled by the `ansible` pip
 # package are still found: ansible scans sys.path for ansible_collections as well.
 wt_activate() {
@@ -219,6 +228,7 @@ wt_bootstrap() {
   wt_ensure_docker
   wt_ensure_venv "$WT_VENV" "$WT_ROOT/requirements-dev.txt" "$WT_ROOT/requirements.txt"
   wt_ensure_collection_link
+  wt_ensure_mitogen_link
   wt_activate
 }
 
