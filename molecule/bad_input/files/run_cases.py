@@ -33,8 +33,11 @@ def failed_messages(report, host):
 
 
 def run_row(args, row, extra):
+    # Plain Ansible (not the scenario's mitogen, .config/molecule/config.yml): the refusals are checked
+    # exactly as users would meet them.
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
-               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_STRATEGY="ansible.builtin.linear")
     extra_vars = dict(row["vars"])
     for key, value in extra.items():  # a row that sets the canary's variable itself keeps its own value
         extra_vars.setdefault(key, value)
