@@ -3,6 +3,7 @@
     probe.py spread URL CAFILE WANT TRIES   distinct [hostname, port] pairs answering URL (/healthz)
     probe.py tls HOST PORT CAFILE           TLS version, ALPN and cipher negotiated, certificate verified
     probe.py connect HOST:PORT...           {HOST:PORT: connected | refused | timeout | error: ...}
+    probe.py versions URL CAFILE TRIES      distinct [hostname, version] pairs answering URL (/healthz)
 
 Every probe is bounded: TRIES requests at most, 5 s per connection.
 """
@@ -27,6 +28,17 @@ def spread(url, cafile, want, tries):
         seen.add((body["hostname"], int(body["port"])))
         if len(seen) >= int(want):
             break
+    print(json.dumps(sorted(seen)))
+
+
+def versions(url, cafile, tries):
+    """Ask URL TRIES times; print which version each app host answered with."""
+    context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
+    seen = set()
+    for _attempt in range(int(tries)):
+        with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
+            body = json.load(response)
+        seen.add((body["hostname"], str(body["version"])))
     print(json.dumps(sorted(seen)))
 
 
@@ -73,4 +85,4 @@ def connect(*targets):
 
 
 if __name__ == "__main__":
-    {"spread": spread, "tls": tls, "connect": connect}[sys.argv[1]](*sys.argv[2:])
+    {"spread": spread, "tls": tls, "connect": connect, "versions": versions}[sys.argv[1]](*sys.argv[2:])
