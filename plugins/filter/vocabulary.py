@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import posixpath
+import re
 import shlex
 
 from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
@@ -76,9 +77,89 @@ def app_programs(ports, name, process_model, program_count, command, directory, 
     return programs
 
 
+def app_processes(ports, port_base, nproc, process_model, processes, name, command, directory, address,
+                  expect_argv=None):
+    """What the process model makes of the app's ports: the one place app_ports becomes supervisord
+    programs and nginx backends.
+
+    ``ports`` is app_ports as given: a list, or ``auto`` for one port per vCPU from ``port_base``.
+    Returns {all_ports, ports, program_count, programs, backends, rolling_backends}: ``ports`` are the
+    listening ports (all of them for ``ports``; the first only for fork, reuse_port and development),
+    ``programs`` what supervisord runs (app_programs), ``backends`` what nginx proxies to (one per
+    listening port, {port, address}), ``rolling_backends`` what webops.tornado.rolling_restart
+    restarts (one per program, {name, port, address}).
+    """
+    if ports == 'auto':
+        all_ports = list(range(int(port_base), int(port_base) + int(nproc)))
+    else:
+        all_ports = [int(port) for port in ports]
+    listening = all_ports if process_model == 'ports' else all_ports[:1]
+    if process_model == 'ports':
+        program_count = len(all_ports)
+    elif process_model == 'reuse_port':
+        program_count = int(processes) or int(nproc)
+    else:
+        program_count = 1
+    programs = app_programs(listening, name, process_model, program_count, command, directory, expect_argv)
+    return {
+        'all_ports': all_ports,
+        'ports': listening,
+        'program_count': program_count,
+        'programs': programs,
+        'backends': [{'port': port, 'address': address} for port in listening],
+        'rolling_backends': [{'name': program['name'], 'port': program['port'], 'address': address}
+                             for program in programs],
+    }
+
+
+# A listen address nginx cannot dial: it is replaced by one it can (see upstream_servers).
+_WILDCARDS = ('0.0.0.0', '::', '*', '')
+_LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
+
+
+def app_exports(hosts, hostvars):
+    """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host}],
+    ansible_host being the host's inventory name when it has none."""
+    found = []
+    for host in hosts:
+        facts = hostvars[host]
+        found.append({'host': host, 'export': facts['app_export'],
+                      'ansible_host': facts['ansible_host'] if 'ansible_host' in facts else host})
+    return found
+
+
+def upstream_servers(exports, inventory_hostname):
+    """What nginx on ``inventory_hostname`` proxies to, from the exports of the app hosts (app_exports).
+
+    Returns {backends, unreachable, servers}: ``backends`` every backend of every app host as
+    {host, address, port}, a wildcard listen address replaced by one nginx can dial (loopback when the
+    app runs on this host, else the app host's ansible_host); ``unreachable`` the backends listening on
+    loopback of another host; ``servers`` the upstream block's ``server`` entries, ADDRESS:PORT with
+    IPv6 addresses in brackets, without duplicates, in order.
+    """
+    backends = []
+    for entry in exports:
+        host = entry['host']
+        for backend in entry['export']['backends']:
+            address = str(backend['address'])
+            if address in _WILDCARDS:
+                address = '127.0.0.1' if host == inventory_hostname else str(entry.get('ansible_host', host))
+            backends.append({'host': host, 'address': address, 'port': int(backend['port'])})
+    unreachable = [backend for backend in backends
+                   if backend['host'] != inventory_hostname and _LOOPBACK.match(backend['address'])]
+    servers = []
+    for backend in backends:
+        address = '[%s]' % backend['address'] if ':' in backend['address'] else backend['address']
+        server = '%s:%d' % (address, backend['port'])
+        if server not in servers:
+            servers.append(server)
+    return {'backends': backends, 'unreachable': unreachable, 'servers': servers}
+
+
 class FilterModule(object):
     """webops.tornado vocabulary filters."""
 
     def filters(self):
         return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static,
-                'app_programs': app_programs}
+                'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
+                'upstream_servers': upstream_servers}

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the vocabulary filters (shell_split, environment, served_static)."""
+"""Unit tests for the vocabulary filters (shell_split, environment, served_static, app_programs; app_processes,
+app_exports and upstream_servers are in test_processes.py)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -16,10 +17,13 @@ PLACES = {'{python}': '/srv/demo/current/venv/bin/python', '{src}': '/srv/demo/c
 def test_filters_are_registered():
     filters = vocabulary.FilterModule().filters()
     assert filters == {'shell_split': vocabulary.shell_split, 'environment': vocabulary.environment,
-                       'served_static': vocabulary.served_static, 'app_programs': vocabulary.app_programs}
+                       'served_static': vocabulary.served_static, 'app_programs': vocabulary.app_programs,
+                       'app_processes': vocabulary.app_processes, 'app_exports': vocabulary.app_exports,
+                       'upstream_servers': vocabulary.upstream_servers}
 
 
-@pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs'])
+@pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
+                                  'app_exports', 'upstream_servers'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
