@@ -42,12 +42,12 @@ def pair(request):
 
 
 def test_a_matching_pair_has_no_problem(pair):
-    certificate, key, _ = pair
+    certificate, key = pair[:2]
     assert tls_pair_problems(certificate, key, *NAMES) == []
 
 
 def test_a_chain_is_read_by_its_leaf(pair):
-    certificate, key, _ = pair
+    certificate, key = pair[:2]
     intermediate = certificate_pem(ec.generate_private_key(ec.SECP256R1()), name='intermediate')
     assert tls_pair_problems(certificate + intermediate, key, *NAMES) == []
     problems = tls_pair_problems(intermediate + certificate, key, *NAMES)
@@ -55,7 +55,7 @@ def test_a_chain_is_read_by_its_leaf(pair):
 
 
 def test_a_key_of_another_certificate_is_named(pair):
-    certificate, _, _ = pair
+    certificate = pair[0]
     other = key_pem(ec.generate_private_key(ec.SECP256R1()))
     problems = tls_pair_problems(certificate, other, *NAMES)
     assert problems == ['nginx_tls_certificate_key: the private key does not belong to the certificate in '
@@ -70,20 +70,20 @@ def test_a_key_of_another_certificate_is_named(pair):
     '-----BEGIN PRIVATE KEY-----\nMIIBfake\n-----END PRIVATE KEY-----\n',
 ])
 def test_a_certificate_that_does_not_parse_is_named(pair, certificate):
-    _, key, _ = pair
+    key = pair[1]
     problems = tls_pair_problems(certificate, key, *NAMES)
     assert len(problems) == 1 and problems[0].startswith('nginx_tls_certificate: not a readable PEM certificate')
 
 
 @pytest.mark.parametrize('key', ['-----BEGIN PRIVATE KEY-----\nMIIBfake\n-----END PRIVATE KEY-----\n', '', 'x'])
 def test_a_key_that_does_not_parse_is_named_and_not_quoted(pair, key):
-    certificate, _, _ = pair
+    certificate = pair[0]
     problems = tls_pair_problems(certificate, key, *NAMES)
     assert problems == ['nginx_tls_certificate_key: not a readable PEM private key']
 
 
 def test_an_encrypted_key_is_named(pair):
-    certificate, _, key = pair
+    certificate, key = pair[0], pair[2]
     problems = tls_pair_problems(certificate, key_pem(key, b'secret'), *NAMES)
     assert problems == ['nginx_tls_certificate_key: the private key is encrypted; nginx needs it without a passphrase']
 
