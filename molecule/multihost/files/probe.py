@@ -18,13 +18,18 @@ import warnings
 TIMEOUT = 5
 
 
-def spread(url, cafile, want, tries):
-    """Ask URL up to TRIES times until WANT distinct backends answered; print them."""
+def _answers(url, cafile, tries):
+    """The JSON bodies of up to TRIES requests to URL, one at a time."""
     context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
-    seen = set()
     for _attempt in range(int(tries)):
         with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
-            body = json.load(response)
+            yield json.load(response)
+
+
+def spread(url, cafile, want, tries):
+    """Ask URL up to TRIES times until WANT distinct backends answered; print them."""
+    seen = set()
+    for body in _answers(url, cafile, tries):
         seen.add((body["hostname"], int(body["port"])))
         if len(seen) >= int(want):
             break
@@ -33,13 +38,7 @@ def spread(url, cafile, want, tries):
 
 def versions(url, cafile, tries):
     """Ask URL TRIES times; print which version each app host answered with."""
-    context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
-    seen = set()
-    for _attempt in range(int(tries)):
-        with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
-            body = json.load(response)
-        seen.add((body["hostname"], str(body["version"])))
-    print(json.dumps(sorted(seen)))
+    print(json.dumps(sorted({(body["hostname"], str(body["version"])) for body in _answers(url, cafile, tries)})))
 
 
 def _handshake(host, port, context):
