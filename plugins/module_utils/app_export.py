@@ -48,11 +48,14 @@ ARGUMENT_SPEC = dict(
     # null when nginx sends static URLs to Tornado.
     static_path=dict(type='str'),
     static_url_prefix=dict(type='str', required=True),
+    # <version>/<path> of every kept release's static files (webops.tornado.static_versions): versioned URLs
+    # are answered from here with the bytes their ?v= names; null when static_path is.
+    static_versions_path=dict(type='str'),
     health_path=dict(type='str', required=True),
 )
 
 # Keys whose value may be null (they must still be present).
-NULLABLE = ('static_path',)
+NULLABLE = ('static_path', 'static_versions_path')
 
 _NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
 _URL_PREFIX = re.compile(r'^/(.*/)?$')
@@ -89,7 +92,7 @@ def problems(export):
             found.append('%s must not be empty' % key)
     if value['name'] and not _NAME.match(value['name']):
         found.append('name must be letters, digits, _ . and - only, not %r' % value['name'])
-    for key in ('home', 'log_dir', 'static_path', 'health_path'):
+    for key in ('home', 'log_dir', 'static_path', 'static_versions_path', 'health_path'):
         if value[key] and not value[key].startswith('/'):
             found.append('%s must be absolute (start with /), not %r' % (key, value[key]))
     if value['static_url_prefix'] and not _URL_PREFIX.match(value['static_url_prefix']):

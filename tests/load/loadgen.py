@@ -7,6 +7,11 @@ for faults where nginx may retry a request on another backend, which it never do
 Writes a JSON report: totals, failures by kind, the app versions seen (X-App-Version), and a
 per-second timeline (requests ok and failed, p50/p99 latency).
 
+--assets also fetches, from every second page, each versioned URL the page names (static_url()'s
+?v=<digest>) and hashes the body: a body whose digest is not the v= it was asked for counts as wrong,
+and as wrong and long-lived when the answer lets it be cached for a day or more (Cache-Control
+max-age, or Expires), the asset version skew a rolling deploy must never cause.
+
 --websockets N also holds N WebSockets open on /ws, each echoing a message every second. When the
 server closes one, the report counts the close code (1001 "going away" from a draining process; 1006
 when the connection dropped without a close frame), and the holder reconnects and checks the echo
@@ -17,6 +22,8 @@ private address, and both the duration and the request count are capped.
 """
 
 import argparse
+import email.utils
+import hashlib
 import http.client
 import struct
 import ipaddress
@@ -30,6 +37,37 @@ import urllib.parse
 
 MAX_SECONDS = 900
 MAX_REQUESTS = 200000
+# A versioned URL in a page: src="..." or href="..." with ?v=<hex digest> (SHA-512, or MD5 before Tornado 6.6).
+VERSIONED_URL = re.compile(r'(?:src|href)="(/[^"?]*\?v=([0-9a-f]{32}|[0-9a-f]{128}))"')
+LONG_LIVED_SECONDS = 86400
+
+
+def long_lived(response):
+    """Whether a cache may keep this answer for a day or more."""
+    match = re.search(r"max-age=(\d+)", response.getheader("Cache-Control", ""))
+    if match:
+        return int(match.group(1)) >= LONG_LIVED_SECONDS
+    expires = response.getheader("Expires")
+    if not expires:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(expires).timestamp() - time.time() >= LONG_LIVED_SECONDS
+    except (TypeError, ValueError):
+        return False
+
+
+class AssetStats(object):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts = {"checked": 0, "long_lived": 0, "wrong": 0, "wrong_long_lived": 0, "failed": 0}
+        self.details = []
+
+    def add(self, *fields, detail=None):
+        with self.lock:
+            for field in fields:
+                self.counts[field] += 1
+            if detail and len(self.details) < 20:
+                self.details.append(detail)
 
 
 class Stats(object):
@@ -83,9 +121,31 @@ class Client(object):
             self.conn = None
         return response, data
 
-    def get_home(self):
-        response, _data = self.request("GET", "/")
+    def get_home(self, assets=None):
+        response, data = self.request("GET", "/")
+        if assets is not None and response.status == 200:
+            self.check_assets(data.decode("utf-8", "replace"), assets)
         return response.status == 200, "status %d" % response.status, response.getheader("X-App-Version")
+
+    def check_assets(self, page, assets):
+        for url, version in VERSIONED_URL.findall(page):
+            try:
+                response, data = self.request("GET", url)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                assets.add("checked", "failed", detail="%s: %s: %s" % (url, type(exc).__name__, exc))
+                continue
+            if response.status != 200:
+                assets.add("checked", "failed", detail="%s: status %d" % (url, response.status))
+                continue
+            digest = hashlib.new("sha512" if len(version) == 128 else "md5", data).hexdigest()
+            cached = long_lived(response)
+            fields = ["checked"] + (["long_lived"] if cached else [])
+            if digest != version:
+                fields += ["wrong"] + (["wrong_long_lived"] if cached else [])
+                detail = "%s: body digest %s, Cache-Control %r" % (url, digest[:12], response.getheader("Cache-Control"))
+                assets.add(*fields, detail=detail)
+            else:
+                assets.add(*fields)
 
     def post_login(self):
         if self.xsrf is None:
@@ -170,7 +230,7 @@ def percentile_ms(values, fraction):
     return round(1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 1) if ordered else None
 
 
-def worker(client, stats, start, interval, offset, stop, deadline, max_requests, get_only):
+def worker(client, stats, start, interval, offset, stop, deadline, max_requests, get_only, assets):
     next_at = start + offset
     n = 0
     while not stop.is_set() and time.monotonic() < deadline and stats.total < max_requests:
@@ -183,7 +243,7 @@ def worker(client, stats, start, interval, offset, stop, deadline, max_requests,
         began = time.monotonic()
         second = int(began - start)
         try:
-            ok, detail, version = client.post_login() if kind == "POST" else client.get_home()
+            ok, detail, version = client.post_login() if kind == "POST" else client.get_home(assets if n % 2 else None)
         except Exception as exc:  # a connection error is a failed request, never a crash
             ok, detail, version = False, "%s: %s" % (type(exc).__name__, exc), None
         stats.record(kind, ok, detail, version, second, time.monotonic() - began)
@@ -210,6 +270,7 @@ def main():
     parser.add_argument("--out", required=True, help="JSON report path")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout")
     parser.add_argument("--get-only", action="store_true", help="only GET / (no xsrf-protected POSTs)")
+    parser.add_argument("--assets", action="store_true", help="check the versioned URLs pages name (see above)")
     parser.add_argument("--websockets", type=int, default=0, help="WebSockets held open on /ws (at most 20)")
     args = parser.parse_args()
 
@@ -217,6 +278,7 @@ def main():
     check_target(target.hostname)
     seconds = min(args.seconds, MAX_SECONDS)
     stats = Stats()
+    assets = AssetStats() if args.assets else None
     stop = threading.Event()
     started_at = time.time()
     start = time.monotonic()
@@ -224,7 +286,7 @@ def main():
     interval = args.clients / args.rate
     threads = [threading.Thread(target=worker, daemon=True, args=(
         Client(target.hostname, target.port or 80, args.timeout), stats, start, interval,
-        interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only)) for i in range(args.clients)]
+        interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only, assets)) for i in range(args.clients)]
     ws_stats = WebSocketStats()
     host = target.hostname + ("" if target.port in (None, 80) else ":%d" % target.port)
     threads += [threading.Thread(target=websocket_holder, daemon=True, args=(
@@ -243,6 +305,7 @@ def main():
         "url": args.url, "started_at": round(started_at, 3), "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
         "rate": round(stats.total / elapsed, 1) if elapsed else 0, "by_kind": stats.by_kind,
         "versions": stats.versions, "failures": stats.failures,
+        "assets": dict(assets.counts, details=assets.details) if assets else None,
         "websockets": {"held": min(args.websockets, 20), "opened": ws_stats.opened, "closes": ws_stats.closes,
                        "echo_failures": ws_stats.echo_failures, "reconnect_failures": ws_stats.reconnect_failures,
                        "details": ws_stats.details},

@@ -74,6 +74,7 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     assert [args for _f, _c, args in config.directives('proxy_pass')] == [['http://demo']]
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('alias')] == [
         (('location', '^~', '/static/'), ['/srv/demo/current/src/static/']),
+        (('location', '^~', '/.webops-tornado-static-versions/'), ['/srv/demo/static-versions/']),
         (('location', '=', '/favicon.ico'), ['/srv/demo/current/src/static/favicon.ico']),
         (('location', '=', '/robots.txt'), ['/srv/demo/current/src/static/robots.txt'])]
     assert [args for _f, _c, args in config.directives('worker_rlimit_nofile')] == [['50000']]
@@ -86,8 +87,17 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
         (('map', '$tornado_maintenance:$status', '$tornado_maintenance_cache_control'), ['']),
         (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
         (('map', '$tornado_maintenance:$uri', '$tornado_maintenance_503'), ['0'])]
-    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '@tornado_maintenance']]
-    assert [args for _f, _c, args in config.directives('rewrite')] == [['^', '/maintenance.html', 'break']]
+    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '@tornado_maintenance'],
+                                                                         ['404', '=', '@tornado_static_unversioned']]
+    # A ?v= naming a version goes to the versions kept on disk (far-future), any other to the current file.
+    assert [(ctx[-1], args) for _f, ctx, args in config.directives('rewrite')] == [
+        (('location', '@tornado_maintenance'), ['^', '/maintenance.html', 'break']),
+        (('if', '$tornado_static_version'),
+         ['^/static/(.*)$', '/.webops-tornado-static-versions/$tornado_static_version/$1', 'last']),
+        (('location', '@tornado_static_unversioned'), ['^/\\.webops-tornado-static-versions/[0-9a-f]+/(.*)$', '/static/$1?', 'last'])]
+    assert [(ctx[-1], args) for _f, ctx, args in config.directives('expires')] == [
+        (('location', '^~', '/.webops-tornado-static-versions/'), ['max'])]
+    assert [ctx[-1] for _f, ctx, _args in config.directives('internal')] == [('location', '^~', '/.webops-tornado-static-versions/')]
     assert [args for _f, _c, args in config.directives('return') if args[0] == '503'] == [['503']]
 
 
@@ -129,7 +139,7 @@ def test_the_default_launcher_config(default_run):
     assert data == {
         'address': '127.0.0.1', 'app_path': '/srv/demo/current/src', 'entry': 'factory', 'environment': {},
         'factory': 'demo_app:make_app', 'grace_seconds': 10, 'health_path': '/healthz', 'name': 'demo',
-        'process_model': 'ports', 'xheaders': True,
+        'process_model': 'ports', 'xheaders': True, 'static_versions': '/srv/demo/static-versions',
         'settings': {'cookie_secret': stack.COOKIE_SECRET, 'debug': False, 'serve_traceback': False}}
 
 

@@ -30,6 +30,7 @@ GOOD = {
     'stop_grace_seconds': 10,
     'static_path': '/srv/demo/current/src/static',
     'static_url_prefix': '/static/',
+    'static_versions_path': '/srv/demo/static-versions',
     'health_path': '/healthz',
 }
 
@@ -49,7 +50,7 @@ def test_a_good_export_fits():
 
 
 def test_static_path_may_be_null():
-    assert app_export.problems(changed(static_path=None)) == []
+    assert app_export.problems(changed(static_path=None, static_versions_path=None)) == []
 
 
 def test_the_spec_has_every_key_export_yml_publishes():
