@@ -4,11 +4,15 @@
     probe.py tls HOST PORT CAFILE           TLS version, ALPN and cipher negotiated, certificate verified
     probe.py connect HOST:PORT...           {HOST:PORT: connected | refused | timeout | error: ...}
     probe.py versions URL CAFILE TRIES      distinct [hostname, version] pairs answering URL (/healthz)
+    probe.py assets URL CAFILE TRIES        the page at URL, TRIES times, and every versioned URL
+                                            (?v=<digest>) it names: bodies whose digest is not their v=
 
 Every probe is bounded: TRIES requests at most, 5 s per connection.
 """
 
+import hashlib
 import json
+import re
 import socket
 import ssl
 import sys
@@ -39,6 +43,37 @@ def spread(url, cafile, want, tries):
 def versions(url, cafile, tries):
     """Ask URL TRIES times; print which version each app host answered with."""
     print(json.dumps(sorted({(body["hostname"], str(body["version"])) for body in _answers(url, cafile, tries)})))
+
+
+def assets(url, cafile, tries):
+    """Fetch the page at URL TRIES times and each versioned URL it names, through the same load balancer;
+    print the counts: a body whose digest is not the v= it was asked for is wrong, and wrong_long_lived
+    when a cache may keep it for a day or more (the asset skew a rolling deploy must never cause)."""
+    context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
+    base = re.match(r"[a-z]+://[^/]+", url).group(0)
+    counts = {"pages": 0, "checked": 0, "long_lived": 0, "wrong": 0, "wrong_long_lived": 0, "failed": 0}
+    named = set()
+    for _attempt in range(int(tries)):
+        with urllib.request.urlopen(url, context=context, timeout=TIMEOUT) as response:
+            page = response.read().decode("utf-8", "replace")
+        counts["pages"] += 1
+        for path, version in re.findall(r'(?:src|href)="(/[^"?]*\?v=([0-9a-f]{32}|[0-9a-f]{128}))"', page):
+            named.add(version)
+            try:
+                with urllib.request.urlopen(base + path, context=context, timeout=TIMEOUT) as response:
+                    body, cache_control = response.read(), response.headers.get("Cache-Control", "")
+            except OSError:
+                counts["failed"] += 1
+                continue
+            max_age = re.search(r"max-age=(\d+)", cache_control)
+            long_lived = bool(max_age) and int(max_age.group(1)) >= 86400
+            wrong = hashlib.new("sha512" if len(version) == 128 else "md5", body).hexdigest() != version
+            counts["checked"] += 1
+            counts["long_lived"] += long_lived
+            counts["wrong"] += wrong
+            counts["wrong_long_lived"] += wrong and long_lived
+    counts["versions_named"] = len(named)
+    print(json.dumps(counts))
 
 
 def _handshake(host, port, context):
@@ -84,4 +119,4 @@ def connect(*targets):
 
 
 if __name__ == "__main__":
-    {"spread": spread, "tls": tls, "connect": connect, "versions": versions}[sys.argv[1]](*sys.argv[2:])
+    {"spread": spread, "tls": tls, "connect": connect, "versions": versions, "assets": assets}[sys.argv[1]](*sys.argv[2:])
