@@ -42,6 +42,8 @@ The config file is one JSON object (mode 0600: it holds the cookie secret and th
     processes       for "fork": how many children, 0 (default) meaning one per CPU; 1 serves in the
                     process itself, without forking (what ``HTTPServer.start(1)`` does)
     version         optional string reported by the health answer
+    static_versions absolute path of the app's store of static files by version (the app role's
+                    ``<app_home>/static-versions``), or null (default): see "Versioned static URLs"
 
 The launcher adds two settings of its own, so the app can read them from ``self.settings``:
 
@@ -237,6 +239,7 @@ _OPTIONAL_DEFAULTS = {
     "process_model": "ports",
     "processes": 0,
     "version": None,
+    "static_versions": None,
 }
 _REQUIRED_KEYS = ("name", "app_path")
 
@@ -297,6 +300,7 @@ _CONFIG_CHECKS = {
     "process_model": (lambda v: v in PROCESS_MODELS, "one of " + ", ".join(PROCESS_MODELS)),
     "processes": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0 (0: one per CPU)"),
     "version": (lambda v: v is None or isinstance(v, str), "a string (or null)"),
+    "static_versions": (lambda v: v is None or (isinstance(v, str) and os.path.isabs(v)), "an absolute directory path (or null)"),
 }
 
 
