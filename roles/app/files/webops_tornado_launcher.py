@@ -111,6 +111,22 @@ thread that is not a daemon would otherwise keep the check, and Ansible's task, 
 For "command", ``--check`` validates the config and finds the program; its status is "unchecked"
 and the other values are null.
 
+Versioned static URLs: ``static_url()`` writes ``?v=<version of the file>``, and Tornado's
+StaticFileHandler answers any ``v`` with ten years of caching, whatever the file holds: in a
+rolling deploy, a page of one release asks another for its files, and the wrong bytes would be
+cached for ten years. For every app the launcher serves ("factory" and "main", every process
+model), StaticFileHandler (and its subclasses that do not override these methods) instead:
+
+- gives the long lifetime only when ``v`` is the version of the bytes served; any other ``v``
+  gets the current file without Cache-Control or Expires;
+- with ``static_versions`` set, answers a ``v`` that is not the current file's version (or a file
+  this release no longer has) from ``<static_versions>/<v>/<path under static_path>`` when that is
+  a regular file inside that directory whose content has version ``v`` (the handler class hashes
+  it, once per process), with the long lifetime; ``v`` must be 32 to 128 lowercase hex digits,
+  so it names nothing but a directory of the store. Tornado's own checks of the path still apply.
+
+Without ``v`` Tornado's behaviour is unchanged.
+
 Autoreload (``autoreload=True``, or ``debug=True`` without ``autoreload=False``) restarts the
 process on every source change, so Tornado's guide rules it out with several processes: an app
 whose effective settings turn it on is refused under "reuse_port", and under "fork" unless
@@ -154,6 +170,7 @@ import runpy
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -650,6 +667,117 @@ def _cut_websockets():
     for protocol in remaining:
         protocol.stream.close()
     return len(remaining)
+
+
+# --- Versioned static URLs -------------------------------------------------------------------------
+
+# What static_url() writes as ``v``: a hex digest (MD5 in older Tornado, SHA-512 since 6.6). Only such a
+# value names a directory of the store; anything else (``..``, a slash) never reaches a path.
+_STATIC_VERSION = re.compile(r"[0-9a-f]{32,128}\Z")
+
+
+def _requested_version(handler):
+    """The request's ``v`` argument: None without one, "" when it cannot be a version (given twice, not ASCII)."""
+    values = handler.request.arguments.get("v")
+    if values is None:
+        return None
+    if len(values) != 1:
+        return ""
+    try:
+        return values[0].decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _inside(path, directory):
+    return (path + os.sep).startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _version_entry(handler, root, written, version):
+    """(``<store>/<version>/<path under root>``, its stat) when that is a regular file whose content has ``version``, else None.
+
+    ``written`` is the requested file as get_absolute_path wrote it: only its name under root is
+    used, the name the store keeps it by (the file itself may be gone from this release).
+    """
+    store = type(handler).webops_static_versions
+    if not store or not _STATIC_VERSION.match(version):
+        return None
+    relative = os.path.relpath(written, os.path.abspath(root))
+    if relative == os.curdir or relative.split(os.sep)[0] == os.pardir:
+        return None
+    directory = os.path.normpath(os.path.join(store, version))
+    entry = os.path.normpath(os.path.join(directory, relative))
+    if not _inside(entry, directory):
+        return None
+    try:
+        stat_result = os.stat(entry)
+    except OSError:
+        return None
+    # The store holds regular files (hard links or copies): a symlink out of the version's directory is not one.
+    if not stat.S_ISREG(stat_result.st_mode) or not _inside(os.path.realpath(entry), os.path.realpath(directory)):
+        return None
+    # A name in the store is only what its writer meant: the bytes decide. The class's cache (the one
+    # its ETag reads) keeps the hash, so an entry is read once per process.
+    if type(handler)._get_cached_version(entry) != version:  # pylint: disable=protected-access
+        return None
+    return entry, stat_result
+
+
+def _serve_static_by_version(store):
+    """Make StaticFileHandler answer ``?v=`` with the bytes that have that version, or say they may not be cached.
+
+    Tornado gives any ``v`` ten years of caching, whatever the file holds now: during a rolling
+    deploy a page of the previous release asks this one for its versions, and browsers and caches
+    would keep the wrong bytes for ten years. So, on the class (its subclasses get it unless they
+    override these methods), before any app is built:
+
+    - ``validate_absolute_path``: after Tornado's own checks (the root, symlinks, 403s), a ``v`` that
+      is not the current file's version serves ``<store>/<v>/<path>`` instead when that file's
+      content has that version, also when this release has no such file (Tornado's 404);
+      Last-Modified, Content-Length and the ETag then describe those bytes, as Tornado reads them
+      from the path returned;
+    - ``get_cache_time``: the long lifetime only when ``v`` is the version of the file served, 0 otherwise.
+
+    Without ``v`` nothing changes. Installed once per process; ``store`` (None: no store) is kept on the class.
+    """
+    handler_class = tornado.web.StaticFileHandler
+    handler_class.webops_static_versions = store
+    original_validate = handler_class.validate_absolute_path
+    if getattr(original_validate, "webops_serves_by_version", False):
+        return
+    original_cache_time = handler_class.get_cache_time
+
+    @functools.wraps(original_validate)
+    def validate_absolute_path(self, root, absolute_path):
+        version = _requested_version(self)
+        try:
+            validated = original_validate(self, root, absolute_path)
+        except tornado.web.HTTPError as exc:
+            found = _version_entry(self, root, absolute_path, version) if version and exc.status_code == 404 else None
+            if found is None:
+                raise
+        else:
+            if validated is None or not version or version == self._get_cached_version(validated):  # pylint: disable=protected-access
+                return validated
+            found = _version_entry(self, root, absolute_path, version)
+            if found is None:
+                return validated
+        entry, stat_result = found
+        # Tornado's get() reads the size and modification time from this stat (older Tornado fills it lazily).
+        self._stat_result = stat_result  # pylint: disable=protected-access
+        return entry
+
+    @functools.wraps(original_cache_time)
+    def get_cache_time(self, path, modified, mime_type):
+        version = _requested_version(self)
+        if version is None:
+            return original_cache_time(self, path, modified, mime_type)
+        matches = bool(version) and version == self._get_cached_version(self.absolute_path)  # pylint: disable=protected-access
+        return self.CACHE_MAX_AGE if matches else 0
+
+    validate_absolute_path.webops_serves_by_version = True
+    handler_class.validate_absolute_path = validate_absolute_path
+    handler_class.get_cache_time = get_cache_time
 
 
 # --- Serving and draining ------------------------------------------------------------------------
@@ -1373,6 +1501,7 @@ def launcher_main(argv=None):
         else:
             _warn_if_xheaders_exposed(config)
             _track_websockets()
+            _serve_static_by_version(config["static_versions"])
             if config["entry"] == "main":
                 status = _MainRun(config, args.port).run()
             elif config["process_model"] == "fork" and config["processes"] != 1:
