@@ -103,7 +103,13 @@ the stacks of the waiting tasks) and a one-line summary. On success the last lin
 JSON object describing the served Application with the deployment's settings applied::
 
     {"status": "ok", "static_path": "/abs/static" or null, "static_url_prefix": "/static/",
-     "template_path": "/abs/templates" or null, "health_routed_by_app": true or false}
+     "template_path": "/abs/templates" or null, "health_routed_by_app": true or false,
+     "static_hash": "sha512", "md5" or null}
+
+static_hash is the digest of a file's bytes the app's static handler class (static_handler_class,
+default StaticFileHandler) puts in ``?v=``: "sha512" (Tornado 6.6 and later), "md5" (older), null
+when the class versions files its own way or there is no static_path (the role then keeps no
+store of static versions for the app).
 
 For "main", the process ends as soon as the verdict is out (and when the app's main() fails
 while serving), without waiting for threads the app started or running its atexit handlers: a
@@ -157,6 +163,7 @@ import asyncio
 import contextlib
 import faulthandler
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -173,6 +180,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -592,10 +600,43 @@ def _health_routed_by_app(app, config):
     return delegate is not None and getattr(delegate, "handler_class", None) is not _HealthHandler
 
 
+# The digests Tornado's StaticFileHandler.get_content_version has used: SHA-512 since 6.6, MD5 before.
+_STATIC_HASHES = ("sha512", "md5")
+
+
+def _static_hash(app):
+    """"sha512" or "md5" when the app's static handler class versions a file by that digest of its bytes, else None.
+
+    The role keeps its store of static files by version (``static_versions``) only for these; a
+    class with versions of its own (an override of get_content_version) gets none. Asked of the
+    class itself, on a file of known bytes, so an override that still hashes the same way counts.
+    """
+    if not app.settings.get("static_path"):
+        return None
+    handler_class = app.settings.get("static_handler_class", tornado.web.StaticFileHandler)
+    probe = b"webops.tornado: which digest versions static files?\n"
+    try:
+        with tempfile.TemporaryDirectory(prefix="webops-static-hash-") as directory:
+            path = os.path.join(directory, "probe.txt")
+            with open(path, "wb") as handle:
+                handle.write(probe)
+            try:
+                version = handler_class.get_content_version(path)
+            except Exception:  # pylint: disable=broad-exception-caught
+                return None  # a class that cannot version a plain file has a scheme of its own
+    except OSError as exc:
+        _LOG.warning("cannot tell how static files are versioned (no temporary file: %s): no store of static versions", exc)
+        return None
+    for name in _STATIC_HASHES:
+        if version == hashlib.new(name, probe, usedforsecurity=False).hexdigest():
+            return name
+    return None
+
+
 def describe_app(app, config):
     """The --check JSON: what nginx and the role need to know of the served Application."""
     description = {"status": "ok", "static_path": None, "static_url_prefix": None, "template_path": None,
-                   "health_routed_by_app": False}
+                   "health_routed_by_app": False, "static_hash": None}
     if app is None:
         return description
     # Relative paths are relative to the working directory: app_path, as supervisord's program has.
@@ -606,6 +647,7 @@ def describe_app(app, config):
         static_url_prefix=app.settings.get("static_url_prefix", "/static/"),
         template_path=os.path.abspath(os.fspath(template_path)) if template_path else None,
         health_routed_by_app=_health_routed_by_app(app, config),
+        static_hash=_static_hash(app),
     )
     return description
 
@@ -1367,7 +1409,7 @@ def _check_command(config):
     if shutil.which(program) is None:
         raise LauncherError(f"command {program!r}: not found on PATH or not executable")
     return {"status": "unchecked", "static_path": None, "static_url_prefix": None, "template_path": None,
-            "health_routed_by_app": None}
+            "health_routed_by_app": None, "static_hash": None}
 
 
 # --- Command line --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import http.client
 import itertools
 import json
 import os
+import textwrap
 
 import pytest
 import requests
@@ -18,7 +19,9 @@ import tornado.web
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from launcher_testlib import SECRET, TIMEOUT, LauncherProcess, base_config, free_port, main_config
+from launcher_testlib import SECRET, TIMEOUT, LauncherProcess, base_config, free_port, load_launcher_module, main_config
+
+launcher_module = load_launcher_module()
 
 LONG = tornado.web.StaticFileHandler.CACHE_MAX_AGE
 CURRENT = b"body { color: green }  /* this release */\n"
@@ -320,3 +323,60 @@ def test_without_a_store_only_the_current_version_is_cached_for_long(tmp_path):
         assert (current.content, long_lived(current)) == (CURRENT, True)
     finally:
         site_.process.kill()
+
+
+# --- static_hash in the --check description --------------------------------------------------------------
+
+HASHING_APPS = """\
+import hashlib
+import tornado.web
+
+class Md5(tornado.web.StaticFileHandler):
+    @classmethod
+    def get_content_version(cls, abspath):
+        with open(abspath, "rb") as handle:
+            return hashlib.md5(handle.read()).hexdigest()
+
+class Short(tornado.web.StaticFileHandler):
+    @classmethod
+    def get_content_version(cls, abspath):
+        return super().get_content_version(abspath)[:12]
+
+class Mtime(tornado.web.StaticFileHandler):
+    @classmethod
+    def get_content_version(cls, abspath):
+        import os
+        return str(int(os.stat(abspath).st_mtime))
+
+class Sha512AgainHandler(tornado.web.StaticFileHandler):
+    @classmethod
+    def get_content_version(cls, abspath):
+        with open(abspath, "rb") as handle:
+            return hashlib.sha512(handle.read()).hexdigest()
+
+def make_app(handler_class=None):
+    settings = {"static_handler_class": handler_class} if handler_class else {}
+    return tornado.web.Application([], static_path="static", **settings)
+
+def default(): return make_app()
+def md5(): return make_app(Md5)
+def short(): return make_app(Short)
+def mtime(): return make_app(Mtime)
+def sha512_again(): return make_app(Sha512AgainHandler)
+def no_static(): return tornado.web.Application([])
+"""
+
+
+@pytest.mark.parametrize("factory, expected", [
+    ("default", "sha512"),
+    ("sha512_again", "sha512"),  # an override that hashes the same way keeps its store
+    ("md5", "md5"),  # what Tornado before 6.6 writes
+    ("short", None),
+    ("mtime", None),
+    ("no_static", None),
+])
+def test_static_hash_says_which_digest_versions_the_files(tmp_path, factory, expected):
+    (tmp_path / "hashing_apps.py").write_text(textwrap.dedent(HASHING_APPS))
+    config = launcher_module.validate_config(base_config(app_path=str(tmp_path), factory=f"hashing_apps:{factory}"))
+    app = launcher_module.build_app(config, 8123)
+    assert launcher_module.describe_app(app, config)["static_hash"] == expected
