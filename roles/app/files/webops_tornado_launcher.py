@@ -42,6 +42,8 @@ The config file is one JSON object (mode 0600: it holds the cookie secret and th
     processes       for "fork": how many children, 0 (default) meaning one per CPU; 1 serves in the
                     process itself, without forking (what ``HTTPServer.start(1)`` does)
     version         optional string reported by the health answer
+    static_versions absolute path of the app's store of static files by version (the app role's
+                    ``<app_home>/static-versions``), or null (default): see "Versioned static URLs"
 
 The launcher adds two settings of its own, so the app can read them from ``self.settings``:
 
@@ -101,13 +103,35 @@ the stacks of the waiting tasks) and a one-line summary. On success the last lin
 JSON object describing the served Application with the deployment's settings applied::
 
     {"status": "ok", "static_path": "/abs/static" or null, "static_url_prefix": "/static/",
-     "template_path": "/abs/templates" or null, "health_routed_by_app": true or false}
+     "template_path": "/abs/templates" or null, "health_routed_by_app": true or false,
+     "static_hash": "sha512", "md5" or null}
+
+static_hash is the digest of a file's bytes the app's static handler class (static_handler_class,
+default StaticFileHandler) puts in ``?v=``: "sha512" (Tornado 6.6 and later), "md5" (older), null
+when the class versions files its own way or there is no static_path (the role then keeps no
+store of static versions for the app).
 
 For "main", the process ends as soon as the verdict is out (and when the app's main() fails
 while serving), without waiting for threads the app started or running its atexit handlers: a
 thread that is not a daemon would otherwise keep the check, and Ansible's task, waiting forever.
 For "command", ``--check`` validates the config and finds the program; its status is "unchecked"
 and the other values are null.
+
+Versioned static URLs: ``static_url()`` writes ``?v=<version of the file>``, and Tornado's
+StaticFileHandler answers any ``v`` with ten years of caching, whatever the file holds: in a
+rolling deploy, a page of one release asks another for its files, and the wrong bytes would be
+cached for ten years. For every app the launcher serves ("factory" and "main", every process
+model), StaticFileHandler (and its subclasses that do not override these methods) instead:
+
+- gives the long lifetime only when ``v`` is the version of the bytes served; any other ``v``
+  gets the current file without Cache-Control or Expires;
+- with ``static_versions`` set, answers a ``v`` that is not the current file's version (or a file
+  this release no longer has) from ``<static_versions>/<v>/<path under static_path>`` when that is
+  a regular file inside that directory whose content has version ``v`` (the handler class hashes
+  it, once per process), with the long lifetime; ``v`` must be 32 to 128 lowercase hex digits,
+  so it names nothing but a directory of the store. Tornado's own checks of the path still apply.
+
+Without ``v`` Tornado's behaviour is unchanged.
 
 Autoreload (``autoreload=True``, or ``debug=True`` without ``autoreload=False``) restarts the
 process on every source change, so Tornado's guide rules it out with several processes: an app
@@ -139,6 +163,7 @@ import asyncio
 import contextlib
 import faulthandler
 import functools
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -152,8 +177,10 @@ import runpy
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -237,6 +264,7 @@ _OPTIONAL_DEFAULTS = {
     "process_model": "ports",
     "processes": 0,
     "version": None,
+    "static_versions": None,
 }
 _REQUIRED_KEYS = ("name", "app_path")
 
@@ -297,6 +325,7 @@ _CONFIG_CHECKS = {
     "process_model": (lambda v: v in PROCESS_MODELS, "one of " + ", ".join(PROCESS_MODELS)),
     "processes": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0 (0: one per CPU)"),
     "version": (lambda v: v is None or isinstance(v, str), "a string (or null)"),
+    "static_versions": (lambda v: v is None or (isinstance(v, str) and os.path.isabs(v)), "an absolute directory path (or null)"),
 }
 
 
@@ -571,10 +600,43 @@ def _health_routed_by_app(app, config):
     return delegate is not None and getattr(delegate, "handler_class", None) is not _HealthHandler
 
 
+# The digests Tornado's StaticFileHandler.get_content_version has used: SHA-512 since 6.6, MD5 before.
+_STATIC_HASHES = ("sha512", "md5")
+
+
+def _static_hash(app):
+    """"sha512" or "md5" when the app's static handler class versions a file by that digest of its bytes, else None.
+
+    The role keeps its store of static files by version (``static_versions``) only for these; a
+    class with versions of its own (an override of get_content_version) gets none. Asked of the
+    class itself, on a file of known bytes, so an override that still hashes the same way counts.
+    """
+    if not app.settings.get("static_path"):
+        return None
+    handler_class = app.settings.get("static_handler_class", tornado.web.StaticFileHandler)
+    probe = b"webops.tornado: which digest versions static files?\n"
+    try:
+        with tempfile.TemporaryDirectory(prefix="webops-static-hash-") as directory:
+            path = os.path.join(directory, "probe.txt")
+            with open(path, "wb") as handle:
+                handle.write(probe)
+            try:
+                version = handler_class.get_content_version(path)
+            except Exception:  # pylint: disable=broad-exception-caught
+                return None  # a class that cannot version a plain file has a scheme of its own
+    except OSError as exc:
+        _LOG.warning("cannot tell how static files are versioned (no temporary file: %s): no store of static versions", exc)
+        return None
+    for name in _STATIC_HASHES:
+        if version == hashlib.new(name, probe, usedforsecurity=False).hexdigest():
+            return name
+    return None
+
+
 def describe_app(app, config):
     """The --check JSON: what nginx and the role need to know of the served Application."""
     description = {"status": "ok", "static_path": None, "static_url_prefix": None, "template_path": None,
-                   "health_routed_by_app": False}
+                   "health_routed_by_app": False, "static_hash": None}
     if app is None:
         return description
     # Relative paths are relative to the working directory: app_path, as supervisord's program has.
@@ -585,6 +647,7 @@ def describe_app(app, config):
         static_url_prefix=app.settings.get("static_url_prefix", "/static/"),
         template_path=os.path.abspath(os.fspath(template_path)) if template_path else None,
         health_routed_by_app=_health_routed_by_app(app, config),
+        static_hash=_static_hash(app),
     )
     return description
 
@@ -646,6 +709,117 @@ def _cut_websockets():
     for protocol in remaining:
         protocol.stream.close()
     return len(remaining)
+
+
+# --- Versioned static URLs -------------------------------------------------------------------------
+
+# What static_url() writes as ``v``: a hex digest (MD5 in older Tornado, SHA-512 since 6.6). Only such a
+# value names a directory of the store; anything else (``..``, a slash) never reaches a path.
+_STATIC_VERSION = re.compile(r"[0-9a-f]{32,128}\Z")
+
+
+def _requested_version(handler):
+    """The request's ``v`` argument: None without one, "" when it cannot be a version (given twice, not ASCII)."""
+    values = handler.request.arguments.get("v")
+    if values is None:
+        return None
+    if len(values) != 1:
+        return ""
+    try:
+        return values[0].decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _inside(path, directory):
+    return (path + os.sep).startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _version_entry(handler, root, written, version):
+    """(``<store>/<version>/<path under root>``, its stat) when that is a regular file whose content has ``version``, else None.
+
+    ``written`` is the requested file as get_absolute_path wrote it: only its name under root is
+    used, the name the store keeps it by (the file itself may be gone from this release).
+    """
+    store = type(handler).webops_static_versions
+    if not store or not _STATIC_VERSION.match(version):
+        return None
+    relative = os.path.relpath(written, os.path.abspath(root))
+    if relative == os.curdir or relative.split(os.sep)[0] == os.pardir:
+        return None
+    directory = os.path.normpath(os.path.join(store, version))
+    entry = os.path.normpath(os.path.join(directory, relative))
+    if not _inside(entry, directory):
+        return None
+    try:
+        stat_result = os.stat(entry)
+    except OSError:
+        return None
+    # The store holds regular files (hard links or copies): a symlink out of the version's directory is not one.
+    if not stat.S_ISREG(stat_result.st_mode) or not _inside(os.path.realpath(entry), os.path.realpath(directory)):
+        return None
+    # A name in the store is only what its writer meant: the bytes decide. The class's cache (the one
+    # its ETag reads) keeps the hash, so an entry is read once per process.
+    if type(handler)._get_cached_version(entry) != version:  # pylint: disable=protected-access
+        return None
+    return entry, stat_result
+
+
+def _serve_static_by_version(store):
+    """Make StaticFileHandler answer ``?v=`` with the bytes that have that version, or say they may not be cached.
+
+    Tornado gives any ``v`` ten years of caching, whatever the file holds now: during a rolling
+    deploy a page of the previous release asks this one for its versions, and browsers and caches
+    would keep the wrong bytes for ten years. So, on the class (its subclasses get it unless they
+    override these methods), before any app is built:
+
+    - ``validate_absolute_path``: after Tornado's own checks (the root, symlinks, 403s), a ``v`` that
+      is not the current file's version serves ``<store>/<v>/<path>`` instead when that file's
+      content has that version, also when this release has no such file (Tornado's 404);
+      Last-Modified, Content-Length and the ETag then describe those bytes, as Tornado reads them
+      from the path returned;
+    - ``get_cache_time``: the long lifetime only when ``v`` is the version of the file served, 0 otherwise.
+
+    Without ``v`` nothing changes. Installed once per process; ``store`` (None: no store) is kept on the class.
+    """
+    handler_class = tornado.web.StaticFileHandler
+    handler_class.webops_static_versions = store
+    original_validate = handler_class.validate_absolute_path
+    if getattr(original_validate, "webops_serves_by_version", False):
+        return
+    original_cache_time = handler_class.get_cache_time
+
+    @functools.wraps(original_validate)
+    def validate_absolute_path(self, root, absolute_path):
+        version = _requested_version(self)
+        try:
+            validated = original_validate(self, root, absolute_path)
+        except tornado.web.HTTPError as exc:
+            found = _version_entry(self, root, absolute_path, version) if version and exc.status_code == 404 else None
+            if found is None:
+                raise
+        else:
+            if validated is None or not version or version == self._get_cached_version(validated):  # pylint: disable=protected-access
+                return validated
+            found = _version_entry(self, root, absolute_path, version)
+            if found is None:
+                return validated
+        entry, stat_result = found
+        # Tornado's get() reads the size and modification time from this stat (older Tornado fills it lazily).
+        self._stat_result = stat_result  # pylint: disable=protected-access
+        return entry
+
+    @functools.wraps(original_cache_time)
+    def get_cache_time(self, path, modified, mime_type):
+        version = _requested_version(self)
+        if version is None:
+            return original_cache_time(self, path, modified, mime_type)
+        matches = bool(version) and version == self._get_cached_version(self.absolute_path)  # pylint: disable=protected-access
+        return self.CACHE_MAX_AGE if matches else 0
+
+    validate_absolute_path.webops_serves_by_version = True
+    handler_class.validate_absolute_path = validate_absolute_path
+    handler_class.get_cache_time = get_cache_time
 
 
 # --- Serving and draining ------------------------------------------------------------------------
@@ -1235,7 +1409,7 @@ def _check_command(config):
     if shutil.which(program) is None:
         raise LauncherError(f"command {program!r}: not found on PATH or not executable")
     return {"status": "unchecked", "static_path": None, "static_url_prefix": None, "template_path": None,
-            "health_routed_by_app": None}
+            "health_routed_by_app": None, "static_hash": None}
 
 
 # --- Command line --------------------------------------------------------------------------------
@@ -1369,6 +1543,7 @@ def launcher_main(argv=None):
         else:
             _warn_if_xheaders_exposed(config)
             _track_websockets()
+            _serve_static_by_version(config["static_versions"])
             if config["entry"] == "main":
                 status = _MainRun(config, args.port).run()
             elif config["process_model"] == "fork" and config["processes"] != 1:

@@ -20,6 +20,7 @@ def test_check_builds_the_app_prints_its_description_and_does_not_listen(write_c
         "static_url_prefix": "/static/",
         "template_path": str(DEMO_SRC / "templates"),
         "health_routed_by_app": True,  # the demo answers /healthz itself
+        "static_hash": "sha512",  # Tornado 6.6's StaticFileHandler: the role keeps a store of static versions
     }
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))  # still free: --check never listened

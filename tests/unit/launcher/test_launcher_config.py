@@ -68,3 +68,23 @@ def test_secrets_in_args_are_not_echoed():
 
 def test_reuse_port_is_accepted_for_main():
     assert validate(entry="main", main="app:main", process_model="reuse_port")["process_model"] == "reuse_port"
+
+
+def test_static_versions_defaults_to_no_store_and_takes_an_absolute_path():
+    assert validate()["static_versions"] is None
+    assert validate(static_versions=None)["static_versions"] is None
+    assert validate(static_versions="/srv/demo/static-versions")["static_versions"] == "/srv/demo/static-versions"
+
+
+@pytest.mark.parametrize("value, given", [
+    ("static-versions", "got 'static-versions'"),
+    ("./srv/demo/static-versions", "got './srv/demo/static-versions'"),
+    ("", "got ''"),
+    (42, "got 42"),
+    (True, "got True"),
+    (["/srv/demo/static-versions"], "got ['/srv/demo/static-versions']"),
+])
+def test_static_versions_refused(value, given):
+    with pytest.raises(launcher.LauncherError) as raised:
+        validate(static_versions=value)
+    assert f"'static_versions' must be an absolute directory path (or null), {given}" in str(raised.value)

@@ -275,7 +275,7 @@ def test_command_check_finds_the_program_and_says_it_checked_nothing_else(write_
     result = run_launcher(write_config(base=command_config([sys.executable, "-m", "myapp"])), "--check")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"status": "unchecked", "static_path": None, "static_url_prefix": None,
-                                         "template_path": None, "health_routed_by_app": None}
+                                         "template_path": None, "health_routed_by_app": None, "static_hash": None}
     missing = run_launcher(write_config(base=command_config(["no-such-program-here"])), "--check")
     assert missing.returncode == 2
     assert "command 'no-such-program-here': not found on PATH" in missing.stderr

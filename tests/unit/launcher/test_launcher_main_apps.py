@@ -99,6 +99,7 @@ def test_check_runs_the_main_up_to_its_listen_and_reports_the_static_path(write_
         "static_url_prefix": "/static/",
         "template_path": str(app_dir / package / "templates") if package else str(app_dir / "templates"),
         "health_routed_by_app": False,
+        "static_hash": "sha512",  # for "main" too: the app's own Application, inspected at its listen
     }
     assert refused(port), "--check must not listen"
     assert " listening on " not in result.stderr
