@@ -87,8 +87,8 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
         (('map', '$tornado_maintenance:$status', '$tornado_maintenance_cache_control'), ['']),
         (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
         (('map', '$tornado_maintenance:$uri', '$tornado_maintenance_503'), ['0'])]
-    assert [args for _f, _c, args in config.directives('error_page')] == [['503', '@tornado_maintenance'],
-                                                                         ['404', '=', '@tornado_static_unversioned']]
+    assert [args for _f, _c, args in config.directives('error_page')] == [
+        ['503', '@tornado_maintenance'], ['404', '=', '@tornado_static_unversioned']]
     # A ?v= naming a version goes to the versions kept on disk (far-future), any other to the current file.
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('rewrite')] == [
         (('location', '@tornado_maintenance'), ['^', '/maintenance.html', 'break']),
