@@ -247,10 +247,14 @@ def main():
         added, removed = sync(store, wanted, module.check_mode)
         changed = bool(added or removed)
         if not module.check_mode:
-            changed = module.set_fs_attributes_if_different(
-                {"path": store, "owner": "root", "group": "root", "mode": "0755",
-                 "seuser": None, "serole": None, "setype": None, "selevel": None, "attributes": None},
-                changed)
+            # Root's, readable by nginx and the app user, writable by no one else.
+            info = os.stat(store)
+            if (info.st_uid, info.st_gid) != (0, 0):
+                os.chown(store, 0, 0)
+                changed = True
+            if info.st_mode & 0o7777 != 0o755:
+                os.chmod(store, 0o755)
+                changed = True
     except OSError as exc:
         module.fail_json(msg="cannot update the static versions in %s: %s" % (store, exc))
     module.exit_json(changed=changed, files=len(wanted), added=added[:SHOWN], removed=removed[:SHOWN])
