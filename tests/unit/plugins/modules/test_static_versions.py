@@ -9,7 +9,9 @@ __metaclass__ = type
 import json
 import os
 
+import pytest
 import tornado.web
+from ansible.module_utils.testing import patch_module_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +168,24 @@ def test_any_tree_every_entry_holds_the_bytes_its_version_names(tmp_path_factory
         for relative, data in files.items():
             assert contents[tornado_version(root, relative) + "/" + relative] == data
     assert run(base / "releases", base / "store") == ([], [])
+
+
+def run_module(capsys, args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            mod.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the store is root's")
+def test_the_module_fills_the_store_then_changes_nothing(capsys, tmp_path):
+    make_release(tmp_path / "releases", "1", {"a.css": b"one"})
+    args = {"releases_dir": str(tmp_path / "releases"), "store": str(tmp_path / "store")}
+    rc, result = run_module(capsys, args)
+    assert rc == 0 and result["changed"] is True and result["files"] == 1 and len(result["added"]) == 1, result
+    assert oct(os.stat(str(tmp_path / "store")).st_mode & 0o7777) == "0o755"
+    rc, result = run_module(capsys, args)
+    assert rc == 0 and result["changed"] is False and result["added"] == result["removed"] == [], result
+    rc, result = run_module(capsys, dict(args, _ansible_check_mode=True, releases_dir=str(tmp_path / "none")))
+    assert rc == 0 and result["changed"] is True and len(result["removed"]) == 1
+    assert len(mod.existing_entries(str(tmp_path / "store"))) == 1
