@@ -92,8 +92,8 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     # A ?v= naming a version goes to the versions kept on disk (far-future), any other to the current file.
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('rewrite')] == [
         (('location', '@tornado_maintenance'), ['^', '/maintenance.html', 'break']),
-        (('if', '$tornado_static_version'),
-         ['^/static/(.*)$', '/.webops-tornado-static-versions/$tornado_static_version/$1', 'last']),
+        (('if', '$arg_v', '~', '^[0-9a-f]{32,128}$'),
+         ['^/static/(.*)$', '/.webops-tornado-static-versions/$arg_v/$1', 'last']),
         (('location', '@tornado_static_unversioned'), ['^/\\.webops-tornado-static-versions/[0-9a-f]+/(.*)$', '/static/$1?', 'last'])]
     assert [(ctx[-1], args) for _f, ctx, args in config.directives('expires')] == [
         (('location', '^~', '/.webops-tornado-static-versions/'), ['max'])]
