@@ -100,13 +100,22 @@ class NginxConfig(object):
         return found
 
 
-def _nginx_shape(parsed):
+# Inside these blocks the first word of a line is a value (a map's source value), not a directive.
+_NGINX_VALUE_BLOCKS = {'map', 'geo', 'split_clients', 'types'}
+_NGINX_MAP_PARAMETERS = {'default', 'hostnames', 'include', 'volatile', 'ranges', 'proxy', 'delete'}
+
+
+def _nginx_shape(parsed, values=False):
     shape = []
     for stmt in parsed:
         if stmt['directive'] == '#':
             shape.append(('#', 0, None))
-        else:
-            shape.append((stmt['directive'], len(stmt['args']), _nginx_shape(stmt['block']) if 'block' in stmt else None))
+            continue
+        name = stmt['directive']
+        if values and name not in _NGINX_MAP_PARAMETERS:
+            name = '<value>'
+        block = _nginx_shape(stmt['block'], stmt['directive'] in _NGINX_VALUE_BLOCKS) if 'block' in stmt else None
+        shape.append((name, len(stmt['args']), block))
     return shape
 
 
