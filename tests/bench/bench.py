@@ -29,6 +29,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEMO = os.path.join(ROOT, "roles", "app", "files", "demo")
 STATIC_NAME = "bench-100k.bin"
 STATIC_SIZE = 100 * 1024
+# deploy.yml after the rolling deploy, one new copy of the demo each (v3, v4, ...): (plays key, app_installer).
+# From v4 on the copies require EXTRA_REQUIREMENT, so v4 resolves with uv; v5 switches to pip (resolves:
+# the installer is part of the fingerprint) and v6 is a code-only change with pip.
+INSTALLER_DEPLOYS = (("deploy_uv_code", "uv"), ("deploy_uv_reqs", "uv"), ("deploy_pip_reqs", "pip"),
+                     ("deploy_pip_code", "pip"))
+INSTALLER_LABELS = {"deploy_uv_code": "code-only change", "deploy_uv_reqs": "requirements changed",
+                    "deploy_pip_reqs": "installer switched (resolves)", "deploy_pip_code": "code-only change"}
+REQUIREMENTS_FROM = 4
+EXTRA_REQUIREMENT = "six==1.16.0"
 # The demo app's home page: a template rendered per request (about 3 KB of HTML).
 DYNAMIC_PATH = "/"
 STATIC_PATH = "/static/" + STATIC_NAME
@@ -72,7 +81,7 @@ class Bench(object):
     # --- the app's source: the demo, plus a 100 KB static file; v2 differs by its VERSION ------
 
     def make_sources(self):
-        for version in ("1", "2"):
+        for version in ("1", "2") + tuple(str(n) for n in range(3, 3 + len(INSTALLER_DEPLOYS))):
             dest = os.path.join(self.work, "src", "v" + version)
             if os.path.exists(dest):
                 shutil.rmtree(dest)
@@ -82,6 +91,9 @@ class Bench(object):
             # Incompressible and the same on every run (a fixed seed).
             with open(os.path.join(dest, "static", STATIC_NAME), "wb") as handle:
                 handle.write(random.Random(100).randbytes(STATIC_SIZE))
+            if int(version) >= REQUIREMENTS_FROM:
+                with open(os.path.join(dest, "requirements.txt"), "w") as handle:
+                    handle.write(EXTRA_REQUIREMENT + "\n")
         self.src = os.path.join(self.work, "src", "v1")
 
     # --- playbooks -----------------------------------------------------------------------------
@@ -207,6 +219,16 @@ class Bench(object):
                       deploy_seconds=play["seconds"], served_after=versions, restarts=restarts)
         return report
 
+    # --- what builds a release: uv against pip, code-only and with new requirements ---------------
+
+    def installer_deploys(self):
+        """deploy.yml once per row of INSTALLER_DEPLOYS (no load), each from a new copy of the demo."""
+        for number, (key, installer) in enumerate(INSTALLER_DEPLOYS, start=3):
+            self.src = os.path.join(self.work, "src", "v%d" % number)
+            play = self.playbook(key, "deploy.yml", {"app_installer": installer})
+            release = self.in_container("cat /srv/demo/current/RELEASE.json").stdout
+            play["venv"] = json.loads(release).get("venv", {})
+
     def plot(self, report, path):
         import matplotlib  # pylint: disable=import-outside-toplevel
         matplotlib.use("Agg")
@@ -290,6 +312,7 @@ class Bench(object):
 
         deploy = self.rolling_deploy()
         self.plot(deploy, self.args.plot)
+        self.installer_deploys()
 
         self.playbook("keepalive_off", "site.yml", {"nginx_upstream_keepalive": 0})
         upstream = self.in_container("nginx -T 2>/dev/null | sed -n '/^upstream /,/^}/p'").stdout
@@ -317,6 +340,7 @@ class Bench(object):
         table = self.table()
         print("\n" + table + "\n")
         print(self.plays_table())
+        print(self.installer_table())
         print("rolling deploy: %(total)d requests, %(failed)d failed, %(rate)s/s; backends serve %(served_after)s after it" % deploy)
         with open(self.args.doc, "w") as handle:
             handle.write(self.document(machine, versions, table, deploy, total))
@@ -348,6 +372,18 @@ class Bench(object):
                 recap = play["recap"]
                 lines.append("| %s | %.1f | %s | %s | %s |" % (
                     names[key], play["seconds"], recap.get("ok", "-"), recap.get("changed", "-"), recap.get("failed", "-")))
+        return "\n".join(lines)
+
+    def installer_table(self):
+        lines = ["| deploy.yml (no load, 4 processes) | installer | wall time (s) | virtualenv (s) | set reused |",
+                 "|---|---|---:|---:|---|"]
+        for key, installer in INSTALLER_DEPLOYS:
+            play = self.plays.get(key)
+            if play:
+                venv = play.get("venv", {})
+                lines.append("| %s | %s | %.1f | %s | %s |" % (
+                    INSTALLER_LABELS[key], venv.get("installer", installer), play["seconds"], venv.get("seconds", "?"),
+                    "yes" if str(venv.get("reused")).lower() == "true" else "no"))
         return "\n".join(lines)
 
     def row(self, label):
@@ -446,6 +482,17 @@ class Bench(object):
             "",
             "| task | seconds |", "|---|---:|",
             slow,
+            "",
+            "### What builds a release: uv and pip",
+            "",
+            "`deploy.yml` four more times after the rolling deploy, each from a new copy of the demo (a code-only "
+            "change), with `app_installer` as shown; from the second row on the copies also require `%s`. "
+            "\"virtualenv\" is what `webops.tornado.release_env` took (`venv.seconds` in `RELEASE.json`); \"set "
+            "reused\" means the current release's exact set was installed again without resolving "
+            "(docs/playbooks/deploy.md). Switching the installer changes the fingerprint, so the first pip row "
+            "resolves." % EXTRA_REQUIREMENT,
+            "",
+            self.installer_table(),
             "",
             "### Rolling deploy under load",
             "",
