@@ -38,6 +38,17 @@ INSTALLER_LABELS = {"deploy_uv_code": "code-only change", "deploy_uv_reqs": "req
                     "deploy_pip_reqs": "installer switched (resolves)", "deploy_pip_code": "code-only change"}
 REQUIREMENTS_FROM = 4
 EXTRA_REQUIREMENT = "six==1.16.0"
+# SSH as users connect: an unprivileged user with passwordless sudo and a key, sshd in the same container.
+# Each row is the idempotent site.yml re-run with these settings (plays key, label, environment).
+SSH_USER = "bench"
+SSH_RERUNS = (
+    ("ssh_defaults", "site.yml, idempotent re-run, SSH (Ansible's defaults)", {"ANSIBLE_PIPELINING": "False"}),
+    ("ssh_pipelining", "site.yml, idempotent re-run, SSH + pipelining", {"ANSIBLE_PIPELINING": "True"}),
+    ("ssh_mitogen", "site.yml, idempotent re-run, SSH + Mitogen", {"ANSIBLE_PIPELINING": "True",
+                                                                   "ANSIBLE_STRATEGY": "mitogen_linear"}),
+)
+# The code-only deploy over SSH + pipelining: one more copy of the demo after INSTALLER_DEPLOYS.
+SSH_DEPLOY = ("ssh_deploy", "deploy.yml, code-only change, SSH + pipelining")
 # The demo app's home page: a template rendered per request (about 3 KB of HTML).
 DYNAMIC_PATH = "/"
 STATIC_PATH = "/static/" + STATIC_NAME
@@ -81,7 +92,7 @@ class Bench(object):
     # --- the app's source: the demo, plus a 100 KB static file; v2 differs by its VERSION ------
 
     def make_sources(self):
-        for version in ("1", "2") + tuple(str(n) for n in range(3, 3 + len(INSTALLER_DEPLOYS))):
+        for version in ("1", "2") + tuple(str(n) for n in range(3, 4 + len(INSTALLER_DEPLOYS))):
             dest = os.path.join(self.work, "src", "v" + version)
             if os.path.exists(dest):
                 shutil.rmtree(dest)
@@ -98,11 +109,13 @@ class Bench(object):
 
     # --- playbooks -----------------------------------------------------------------------------
 
-    def playbook(self, key, playbook, extra=None, profile=False, check=True):
+    def playbook(self, key, playbook, extra=None, profile=False, check=True, inventory=None, env_extra=None):
         variables = {"app_source": "dir", "app_src_dir": self.src, "limits_nofile": 16384}
         variables.update(extra or {})
-        argv = ["ansible-playbook", "-i", self.args.inventory, os.path.join("playbooks", playbook), "-e", json.dumps(variables)]
+        argv = ["ansible-playbook", "-i", inventory or self.args.inventory, os.path.join("playbooks", playbook), "-e",
+                json.dumps(variables)]
         env = dict(os.environ)
+        env.update(env_extra or {})
         if profile:
             env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
         self.say("ansible-playbook %s %s" % (playbook, " ".join("%s=%s" % kv for kv in (extra or {}).items())))
@@ -229,6 +242,55 @@ class Bench(object):
             release = self.in_container("cat /srv/demo/current/RELEASE.json").stdout
             play["venv"] = json.loads(release).get("venv", {})
 
+    # --- SSH, as users connect --------------------------------------------------------------------
+
+    def address(self):
+        return self.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                         self.args.container]).stdout.split()[0]
+
+    def setup_ssh(self):
+        """sshd in the container, a user with a key and passwordless sudo; an inventory that reaches the same
+        host (same inventory name, so the same deployment) over SSH."""
+        key = os.path.join(self.work, "id_ed25519")
+        if not os.path.exists(key):
+            self.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webops-tornado-bench", "-f", key])
+        with open(key + ".pub") as handle:
+            public = handle.read().strip()
+        self.say("sshd and the user %s (sudo, key only) in %s" % (SSH_USER, self.args.container))
+        self.in_container(
+            "set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server sudo >/dev/null; "
+            "id {user} >/dev/null 2>&1 || useradd -m -s /bin/bash {user}; "
+            "install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh; "
+            "printf '%s\\n' {key} > /home/{user}/.ssh/authorized_keys; "
+            "chown {user}: /home/{user}/.ssh/authorized_keys; chmod 0600 /home/{user}/.ssh/authorized_keys; "
+            "echo '{user} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user}; chmod 0440 /etc/sudoers.d/{user}; "
+            "systemctl enable --now ssh >/dev/null 2>&1".format(user=SSH_USER, key=shlex.quote(public)), timeout=600)
+        inventory = os.path.join(self.work, "inventory-ssh.yml")
+        host = {"ansible_host": self.address()}
+        with open(inventory, "w") as handle:
+            json.dump({"all": {
+                "children": {"tornado_app": {"hosts": {self.args.container: host}},
+                             "tornado_lb": {"hosts": {self.args.container: host}}},
+                "vars": {"ansible_connection": "ssh", "ansible_user": SSH_USER, "ansible_ssh_private_key_file": key,
+                         "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                         "ansible_python_interpreter": "/usr/bin/python3", "limits_nofile": 16384}}}, handle, indent=2)
+        return inventory
+
+    def ssh_runs(self):
+        inventory = self.setup_ssh()
+        mitogen = {"ANSIBLE_STRATEGY_PLUGINS": os.path.join(ROOT, ".build", "mitogen", "strategy")}
+        # The first run over SSH may record what differs from the docker connection (nothing should).
+        self.playbook("ssh_warmup", "site.yml", inventory=inventory, env_extra={"ANSIBLE_PIPELINING": "True"})
+        for key, _label, env in SSH_RERUNS:
+            env = dict(env, **mitogen) if "ANSIBLE_STRATEGY" in env else env
+            play = self.playbook(key, "site.yml", inventory=inventory, env_extra=env, check=False)
+            if play["rc"] != 0:
+                self.notes.append("%s failed (exit %d; see the log)" % (key, play["rc"]))
+            elif play["recap"].get("changed"):
+                self.notes.append("%s reported %d changed tasks (expected 0)" % (key, play["recap"]["changed"]))
+        self.src = os.path.join(self.work, "src", "v%d" % (3 + len(INSTALLER_DEPLOYS)))
+        self.playbook(SSH_DEPLOY[0], "deploy.yml", inventory=inventory, env_extra={"ANSIBLE_PIPELINING": "True"})
+
     def plot(self, report, path):
         import matplotlib  # pylint: disable=import-outside-toplevel
         matplotlib.use("Agg")
@@ -313,6 +375,7 @@ class Bench(object):
         deploy = self.rolling_deploy()
         self.plot(deploy, self.args.plot)
         self.installer_deploys()
+        self.ssh_runs()
 
         self.playbook("keepalive_off", "site.yml", {"nginx_upstream_keepalive": 0})
         upstream = self.in_container("nginx -T 2>/dev/null | sed -n '/^upstream /,/^}/p'").stdout
@@ -361,12 +424,16 @@ class Bench(object):
         return "\n".join(lines)
 
     def plays_table(self):
-        names = {"first": "site.yml, first converge", "rerun": "site.yml, idempotent re-run",
+        names = {"first": "site.yml, first converge", "rerun": "site.yml, idempotent re-run, docker connection + pipelining",
                  "deploy": "deploy.yml, v1 -> v2 (rolling, under load)",
                  "keepalive_off": "site.yml -e nginx_upstream_keepalive=0",
                  "fork": "site.yml -e app_process_model=fork"}
         lines = ["| run | wall time (s) | ok | changed | failed |", "|---|---:|---:|---:|---:|"]
-        for key in ("first", "rerun", "deploy", "keepalive_off", "fork"):
+        names.update((key, label) for key, label, _env in SSH_RERUNS)
+        names[SSH_DEPLOY[0]] = SSH_DEPLOY[1]
+        order = ("first", "rerun") + tuple(key for key, _label, _env in SSH_RERUNS) + (
+            "deploy", SSH_DEPLOY[0], "keepalive_off", "fork")
+        for key in order:
             play = self.plays.get(key)
             if play:
                 recap = play["recap"]
@@ -474,7 +541,10 @@ class Bench(object):
             "",
             "### Playbook wall times",
             "",
-            "Single host, `community.docker.docker` connection with pipelining, no fact gathering.",
+            "Single host, no fact gathering. `community.docker.docker` connection with pipelining, except the SSH "
+            "rows: the same container and deployment reached over SSH as users do (sshd in the container, the "
+            "user `%s` with a key and passwordless sudo, `become`), with Ansible's defaults, with pipelining, and "
+            "with Mitogen's `mitogen_linear` strategy (pinned in requirements-dev.txt)." % SSH_USER,
             "",
             self.plays_table(),
             "",
