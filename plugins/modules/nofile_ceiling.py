@@ -18,6 +18,8 @@ description:
   - Answers whether a requested limit can really take effect, so that a role can refuse an impossible
     value before it changes anything. Inside an unprivileged container, for example, systemd silently
     clamps C(LimitNOFILE) and supervisord with C(minfds) above the ceiling exits at start-up.
+  - With O(conf_path), also reads which domains that limits.conf file gives an open-file limit today,
+    so the role that owns the file can rewrite it whole without dropping a domain another play added.
   - Changes nothing on the host.
 options:
   requested:
@@ -25,6 +27,10 @@ options:
       - The open-file limit (soft and hard) that services should get.
     type: int
     required: true
+  conf_path:
+    description:
+      - A limits.conf file (see C(limits.conf(5))) to read the C(nofile) domains of; a missing file has none.
+    type: path
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -88,6 +94,12 @@ reason:
   description: A sentence that explains the answer and, when O(requested) cannot be granted, how to fix it.
   returned: always
   type: str
+conf_domains:
+  description: The domains with a C(nofile) entry in O(conf_path), in file order, each once.
+  returned: when O(conf_path) is given
+  type: list
+  elements: str
+  sample: [root, demo]
 """
 
 import os
@@ -115,6 +127,16 @@ def parse_effective_caps(text):
         if line.startswith("CapEff:"):
             return int(line.split()[1], 16)
     raise ValueError("no CapEff line in status")
+
+
+def nofile_domains(text):
+    """The domains of the nofile entries of a limits.conf text, in order, each once."""
+    domains = []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) == 4 and fields[2] == "nofile" and fields[0] not in domains:
+            domains.append(fields[0])
+    return domains
 
 
 def decide(requested, hard_limit, can_raise, nr_open, nr_open_writable):
@@ -150,7 +172,7 @@ def read(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(requested=dict(type="int", required=True)),
+        argument_spec=dict(requested=dict(type="int", required=True), conf_path=dict(type="path")),
         supports_check_mode=True,
     )
     requested = module.params["requested"]
@@ -165,6 +187,14 @@ def main():
         module.fail_json(msg="cannot read this host's open-file limits: %s" % exc)
     nr_open_writable = os.access("/proc/sys/fs/nr_open", os.W_OK)
     grantable, ceiling, reason = decide(requested, hard_limit, can_raise, nr_open, nr_open_writable)
+    extra = {}
+    if module.params["conf_path"]:
+        try:
+            extra["conf_domains"] = nofile_domains(read(module.params["conf_path"]))
+        except FileNotFoundError:
+            extra["conf_domains"] = []
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (module.params["conf_path"], exc))
     module.exit_json(
         changed=False,
         grantable=grantable,
@@ -175,6 +205,7 @@ def main():
         file_max=file_max,
         nr_open_writable=nr_open_writable,
         reason=reason,
+        **extra
     )
 
 

@@ -304,6 +304,26 @@ def pam_structure(text):
     return [(name, len(values)) for name, values in pam_profile(text)]
 
 
+# --- limits.conf (pam_limits) ------------------------------------------------------------------------
+
+def limits_conf(text):
+    """[(domain, type, item, value)] as pam_limits reads a limits.conf: what follows '#' is a comment, a
+    line is split on blanks, and a line that is not blank must have exactly four fields."""
+    entries = []
+    for number, line in enumerate(text.split('\n'), 1):
+        fields = line.split('#', 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 4:
+            raise ParseError('limits.conf line %d: %d fields, not 4: %r' % (number, len(fields), line))
+        entries.append(tuple(fields))
+    return entries
+
+
+def limits_structure(text):
+    return [(kind, item) for _domain, kind, item, _value in limits_conf(text)]
+
+
 # --- nftables ---------------------------------------------------------------------------------------
 
 _NFT_TOKEN = re.compile(r'(?P<comment>#[^\n]*)|(?P<string>"[^"\n]*")|(?P<newline>\n)|(?P<punct>[{};,])|(?P<space>[ \t]+)|'

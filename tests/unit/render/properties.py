@@ -155,6 +155,7 @@ class Reading(object):
         self.nginx = {}
         self.supervisord = {}
         self.json = {}
+        self.limits = {}
         per_host = {}
         for host, _role, rendered in outcome.files:
             per_host.setdefault(host, []).append(rendered)
@@ -177,6 +178,9 @@ class Reading(object):
                     self.structure[key] = formats.systemd_structure(rendered.text)
                 elif 'pam-configs' in rendered.src:
                     self.structure[key] = formats.pam_structure(rendered.text)
+                elif '/limits.d/' in rendered.src:
+                    self.structure[key] = formats.limits_structure(rendered.text)
+                    self.limits[host] = formats.limits_conf(rendered.text)
             except (formats.ParseError, ValueError) as exc:
                 self.problems.append('%s on %s does not parse: %s' % (rendered.dest, host, exc))
         for host, files in per_host.items():
@@ -259,6 +263,13 @@ def arrivals(reading, site):
         for _file, ctx, args in config.directives('server'):
             if ctx and ctx[-1][0] == 'upstream' and args[1:] != parameters:
                 problems.append('nginx on %s: upstream server %r, not with %r' % (host, args, parameters))
+    for host, entries in reading.limits.items():
+        play = site.plays['limits']
+        task = play.one(action='template', name='limits.conf entries')
+        users, nofile = play.template(task, host, '{{ [limits_users | unique, limits_nofile | int] }}')
+        expected = [(user, kind, 'nofile', str(nofile)) for user in users for kind in ('soft', 'hard')]
+        if entries != expected:
+            problems.append('limits.conf on %s: %r, not %r' % (host, entries, expected))
     for host in app_hosts:
         data = reading.json.get(host)
         if data is None:

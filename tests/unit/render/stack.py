@@ -64,7 +64,7 @@ def host_facts(host):
 
 NOFILE_CEILING = {'changed': False, 'grantable': True, 'ceiling': None, 'hard_limit': 1073741816, 'can_raise_hard_limit': True,
                   'nr_open': 1073741816, 'file_max': 9223372036854775807, 'nr_open_writable': True,
-                  'reason': 'root with CAP_SYS_RESOURCE: any limit up to fs.nr_open can be granted'}
+                  'reason': 'root with CAP_SYS_RESOURCE: any limit up to fs.nr_open can be granted', 'conf_domains': []}
 
 # Where each role runs (playbooks/site.yml) and the order of the check play.
 ROLE_GROUPS = [('limits', None), ('app', 'tornado_app'), ('supervisor', 'tornado_app'), ('firewall', 'tornado_app'),

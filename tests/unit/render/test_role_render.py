@@ -127,7 +127,7 @@ def test_the_default_supervisord_runs_one_program_per_port(default_run):
         assert program['environment'] == {'PYTHONUNBUFFERED': '1'}
         assert program['stdout_logfile'] == '/var/log/demo/demo-%d.log' % port
     process = config.section.process_group_configs[0].process_configs[0]
-    assert (process.stopwaitsecs, process.stopasgroup, process.killasgroup, process.startsecs) == (15, True, True, 2)
+    assert (process.stopwaitsecs, process.stopasgroup, process.killasgroup, process.startsecs) == (15, True, True, 1)
     assert (config.section.minfds, config.section.minprocs) == (50000, 200)
     assert [type(server).__name__ for server in config.section.server_configs] == ['dict']
     assert config.section.server_configs[0]['file'] == '/run/supervisor.sock'
@@ -154,6 +154,29 @@ def test_the_drop_ins_and_pam_profile(default_run):
         ('Session-Type', ['Additional']), ('Session-Interactive-Only', ['no']), ('Session', ['required\tpam_limits.so'])]
     for rendered_file in rendered.values():
         assert 'Ansible managed' in rendered_file.text or rendered_file.src.endswith('.json.j2')
+
+
+def test_the_limits_file_gives_each_user_the_limit(one_host):
+    outcome = one_host.run({'limits_users': ['root', 'demo']}, roles=['limits'])
+    assert outcome.refusal is None, outcome.refusal
+    text = files(outcome)['etc/security/limits.d/webops-tornado.conf.j2'].text
+    assert formats.limits_conf(text) == [(user, kind, 'nofile', '50000') for user in ('root', 'demo') for kind in ('soft', 'hard')]
+
+
+def test_the_limits_file_keeps_the_domains_the_host_has():
+    """A play with fewer users (root only, as an nginx-only play) never drops what another play wrote."""
+    found = dict(stack.NOFILE_CEILING, conf_domains=['demo', '@ops'])
+    # A site of its own: the ceiling is read once per run and limit, and a shared site has read it already.
+    outcome = stack.Site('one_host').run({'limits_users': ['root']}, roles=['limits'], given={'web1': {'__limits_ceiling_found': found}})
+    assert outcome.refusal is None, outcome.refusal
+    text = files(outcome)['etc/security/limits.d/webops-tornado.conf.j2'].text
+    assert [entry[0] for entry in formats.limits_conf(text)] == ['demo', 'demo', '@ops', '@ops', 'root', 'root']
+
+
+def test_limits_conf_is_read_as_pam_limits_reads_it():
+    assert formats.limits_conf('# c\n\n root soft nofile 1 # note\n') == [('root', 'soft', 'nofile', '1')]
+    with pytest.raises(formats.ParseError):
+        formats.limits_conf('root soft nofile 1 extra\n')
 
 
 def test_behind_a_load_balancer_the_firewall_lets_it_in(split):

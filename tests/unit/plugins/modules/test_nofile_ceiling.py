@@ -67,3 +67,13 @@ def test_capability_but_readonly_kernel_is_bound_by_nr_open():
 def test_unlimited_hard_limit_grants():
     ok, ceiling, _reason = mod.decide(50000, None, False, 1048576, False)
     assert ok and ceiling is None
+
+
+def test_nofile_domains_in_file_order_each_once():
+    text = "# managed\n\nroot soft nofile 16384\nroot hard nofile 16384\n@ops\thard\tnofile\t9 # x\n" \
+           "demo soft nproc 10\n#demo soft nofile 1\nbroken line\n"
+    assert mod.nofile_domains(text) == ["root", "@ops"]
+
+
+def test_nofile_domains_of_an_empty_file():
+    assert mod.nofile_domains("") == []
