@@ -573,6 +573,16 @@ class Bench(object):
                 "(`package_facts`). The slowest tasks are listed above."
                 % (rerun["seconds"], rerun["recap"].get("ok", "?"), self.round_trip, trips,
                    sum(play["tasks"] for play in (rerun.get("remote") or {}).values()) or "?", 15 / self.round_trip))
+            remote = sum(play["tasks"] for play in (rerun.get("remote") or {}).values())
+            others = rerun["recap"].get("ok", 0) + rerun["recap"].get("skipped", 0) - remote
+            if remote and others > 0:
+                controller = rerun["seconds"] - remote * self.round_trip
+                points.append(
+                    "Where the re-run's time goes: at %.2f s each, its %d remote tasks account for about %.0f s; the "
+                    "other %.0f s are ansible-core's work on the controller for its %d other tasks (ok and skipped: "
+                    "input checks, set_fact, includes, conditions), about %.2f s each. That is where a further cut "
+                    "has to come from, or from Mitogen (the SSH + Mitogen row above)."
+                    % (self.round_trip, remote, remote * self.round_trip, controller, others, controller / others))
         return "\n".join("- " + p for p in points)
 
     def document(self, machine, versions, table, deploy, total):
