@@ -156,9 +156,11 @@ def ensure(module, item):
     if item["state"] == "absent":
         if not os.path.lexists(path):
             return False, None
+        # Read before the removal: afterwards every path would look like a file.
+        before = "directory" if os.path.isdir(path) and not os.path.islink(path) else "file"
         if not module.check_mode:
             remove(path)
-        return True, {"before": {"path": path, "state": "directory" if os.path.isdir(path) else "file"},
+        return True, {"before": {"path": path, "state": before},
                       "after": {"path": path, "state": "absent"}, "before_header": path, "after_header": path}
     created = missing_chain(path)
     if module.check_mode and created:

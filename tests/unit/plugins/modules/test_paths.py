@@ -84,8 +84,9 @@ def test_absent_removes_files_trees_and_links_not_their_targets(capsys, tmp_path
     link = tmp_path / "link"
     link.symlink_to(kept)
     wanted = [{"path": str(p), "state": "absent"} for p in (tree, single, link, tmp_path / "never")]
-    rc, result = run(capsys, wanted)
+    rc, result = run(capsys, wanted, diff=True)
     assert rc == 0 and result["changed_paths"] == [str(tree), str(single), str(link)]
+    assert [d["before"]["state"] for d in result["diff"]] == ["directory", "file", "file"]
     assert not tree.exists() and not single.exists() and not os.path.lexists(str(link)) and kept.is_dir()
 
 
