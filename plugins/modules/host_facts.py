@@ -81,6 +81,14 @@ net_admin:
   description: Whether this (root) process has CAP_NET_ADMIN, which nftables needs (a container may lack it).
   returned: always
   type: bool
+os_family:
+  description:
+    - C(Debian) when C(/etc/os-release) names Debian or a distribution like it (C(ID) or C(ID_LIKE)), as
+      C(ansible_facts['os_family']) would; null otherwise, so a role gathers the facts itself.
+    - Saves the nginx role a fact-gathering call on every run.
+  returned: always
+  type: str
+  version_added: 0.5.0
 """
 
 import grp
@@ -182,6 +190,17 @@ def has_capability(bit, status_path='/proc/self/status'):
     return False
 
 
+def os_family(path='/etc/os-release'):
+    """'Debian' when os-release's ID or ID_LIKE says Debian (Ubuntu and others like it too), else None."""
+    text = read_small(path) or ''
+    words = []
+    for line in text.splitlines():
+        key, sep, value = line.partition('=')
+        if sep and key.strip() in ('ID', 'ID_LIKE'):
+            words.extend(value.strip().strip('"\'').lower().split())
+    return 'Debian' if 'debian' in words else None
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[])),
                            supports_check_mode=True)
@@ -198,6 +217,7 @@ def main():
         groups=dict((g.gr_name, {'gid': g.gr_gid, 'members': list(g.gr_mem)}) for g in grp.getgrall()),
         files=dict((path, read_small(path)) for path in module.params['files']),
         net_admin=has_capability(CAP_NET_ADMIN),
+        os_family=os_family(),
     )
 
 

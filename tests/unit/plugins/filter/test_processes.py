@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.webops.tornado.plugins.filter import vocabulary
+from ansible_collections.webops.tornado.plugins.filter.supervisor import log_dirs
 
 COMMAND = '/srv/demo/current/venv/bin/python /srv/demo/launcher/webops_tornado_launcher.py --port {port}'
 SRC = '/srv/demo/current/src'
@@ -145,3 +146,11 @@ def test_the_chain_from_app_ports_to_server_lines():
     backends = processes([8000, 8001], address='0.0.0.0')['backends']
     exports = [{'host': 'app1', 'export': {'backends': backends}, 'ansible_host': '10.0.1.11'}]
     assert vocabulary.upstream_servers(exports, 'lb')['servers'] == ['10.0.1.11:8000', '10.0.1.11:8001']
+
+
+def test_log_dirs_one_entry_per_group_with_its_own_group():
+    groups = [{'name': 'a', 'user': 'a', 'log_dir': '/var/log/a'},
+              {'name': 'b', 'user': 'b', 'group': 'web', 'log_dir': '/var/log/b'}]
+    assert log_dirs(groups) == [{'path': '/var/log/a', 'group': 'a', 'mode': '0750'},
+                                {'path': '/var/log/b', 'group': 'web', 'mode': '0750'}]
+    assert log_dirs([]) == []

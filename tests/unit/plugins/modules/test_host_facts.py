@@ -281,3 +281,21 @@ def test_module_fails_when_hostname_fails(monkeypatch, capsys):
     rc, result, _calls = run_module(monkeypatch, capsys, {}, hostname=(1, '', 'hostname: invalid option -- I\n'))
     assert rc == 1 and result['failed'] is True
     assert result['msg'] == 'hostname -I failed: hostname: invalid option -- I'
+
+
+@pytest.mark.parametrize('text, family', [
+    ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', 'Debian'),
+    ('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\n', 'Debian'),
+    ("ID='linuxmint'\nID_LIKE='ubuntu debian'\n", 'Debian'),
+    ('ID="rocky"\nID_LIKE="rhel centos fedora"\n', None),
+    ('NAME=debian-ish\nID=debianlike\n', None),
+    ('', None),
+])
+def test_os_family_from_os_release(tmp_path, text, family):
+    path = tmp_path / 'os-release'
+    path.write_text(text)
+    assert mod.os_family(str(path)) == family
+
+
+def test_os_family_without_os_release(tmp_path):
+    assert mod.os_family(str(tmp_path / 'missing')) is None

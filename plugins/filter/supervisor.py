@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reshaping for webops.tornado.supervisor: process groups into what its modules take."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+def log_dirs(groups, mode='0750'):
+    """One webops.tornado.paths entry per group's log directory: owned by root, readable by the group's own group."""
+    return [{'path': group['log_dir'], 'group': group.get('group') or group['user'], 'mode': mode}
+            for group in groups]
+
+
+class FilterModule(object):
+    """webops.tornado supervisor filters."""
+
+    def filters(self):
+        return {'log_dirs': log_dirs}
