@@ -117,14 +117,15 @@ class Site(object):
         self.hosts = TOPOLOGIES[topology]
         self.deployment = Deployment(self.hosts)
         self.nginx_version = NGINX_VERSIONS[release]
+        # main.yml includes validate.yml (include_tasks: a pass that already checked the same values skips it),
+        # and nginx's main.yml render.yml (with this variable) and tls.yml: imported here for their tasks
+        # (tls.yml's only run where a test runs them).
         self.plays = {
-            'limits': self.deployment.play('limits'),
-            'app': self.deployment.play('app'),
-            'supervisor': self.deployment.play('supervisor'),
-            'firewall': self.deployment.play('firewall'),
-            # main.yml includes render.yml (include_tasks, with this variable) and tls.yml: imported here for
-            # their tasks (tls.yml's only run where a test runs them).
-            'nginx': self.deployment.play('nginx', tasks_from=('main', 'render', 'tls'),
+            'limits': self.deployment.play('limits', tasks_from=('main', 'validate')),
+            'app': self.deployment.play('app', tasks_from=('main', 'validate')),
+            'supervisor': self.deployment.play('supervisor', tasks_from=('main', 'validate')),
+            'firewall': self.deployment.play('firewall', tasks_from=('main', 'validate')),
+            'nginx': self.deployment.play('nginx', tasks_from=('main', 'validate', 'render', 'tls'),
                                           task_vars={'render': {'__nginx_tree': '{{ __nginx_staging_tree }}'}}),
         }
         self.inputs = set()
@@ -206,7 +207,7 @@ class Site(object):
                 continue
             for host in self.hosts_of(group):
                 if role == 'nginx':
-                    # main.yml loads the distro's vars (include_vars) before it imports validate.yml.
+                    # main.yml loads the distro's vars (include_vars) before it includes validate.yml.
                     self._steps(role, host, self.plays[role].find(action='include_vars'))
                 self._steps(role, host, self._tasks(role, 'argspec', 'validate.yml'))
                 if role == 'app':
