@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 name: inputs_digest
 short_description: One SHA-256 over a role's input values, as its tasks would see them
-version_added: 0.1.0
+version_added: 0.5.0
 description:
   - Templates every variable named by O(_terms) (and, for each host of O(hosts), the variables named by
     O(host_vars)) and returns one SHA-256 digest of the result.
@@ -103,7 +103,7 @@ class LookupModule(LookupBase):
                 hostvars = variables.get('hostvars', {})
                 values['hosts'] = {}
                 for host in self.get_option('hosts'):
-                    found = hostvars.get(host, {}) if host in hostvars else {}
+                    found = hostvars[host] if host in hostvars else {}
                     values['hosts'][host] = dict(
                         (name, self._templar.template(found[name]) if name in found else None) for name in host_vars)
             return [digest(values)]
