@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
@@ -17,7 +17,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(('rules', 'values', 'prefix'))
+    _VALID_ARGS = frozenset(('rules', 'values', 'prefix', 'defer_undefined'))
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -33,13 +33,27 @@ class ActionModule(ActionBase):
                 inputs.normalise_rule(rule)
         except inputs.InputError as exc:
             raise AnsibleActionFail('check_inputs: %s' % exc)
-        if values is None:
+        deferred = []
+        if values is None and self._task.args.get('defer_undefined'):
+            # One variable at a time: a value built from what a later task reads on the host is left to the
+            # role's full check, which runs after that read.
+            values = {}
+            for name in rules:
+                if name not in task_vars:
+                    continue
+                try:
+                    values[name] = self._templar.template(task_vars[name])
+                except AnsibleUndefinedVariable:
+                    deferred.append(name)
+        elif values is None:
             # As validate_argument_spec does: the role's variables, templated as the tasks will see them.
             values = self._templar.template(dict((name, task_vars[name]) for name in rules if name in task_vars))
         elif not isinstance(values, dict):
             raise AnsibleActionFail('check_inputs: values must be a mapping')
-        messages = inputs.errors(rules, values, prefix=prefix)
+        messages = inputs.errors(dict((name, rule) for name, rule in rules.items() if name not in deferred), values,
+                                 prefix=prefix)
         result['changed'] = False
+        result['deferred'] = sorted(deferred)
         if messages:
             # The sentences only: a failure's output is read by people, the list of good names would bury them.
             result['failed'] = True

@@ -42,6 +42,17 @@ options:
     description: Text put in front of each variable name in the messages, for example C(supervisor_groups[demo].).
     type: str
     default: ""
+  defer_undefined:
+    description:
+      - >-
+        Check each variable of O(rules) that can be templated now and leave out (listed in RV(deferred)) the ones whose
+        value needs a variable not defined yet, for example a default built from what the role reads on the
+        host later. The playbooks use it to refuse bad input before they connect to any host; each role's
+        full check, after its reads, checks every variable again.
+      - Ignored when O(values) is given.
+    type: bool
+    default: false
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -72,6 +83,12 @@ checked:
   returned: success
   type: list
   elements: str
+deferred:
+  description: The variables left out because their value needs a variable not defined yet (O(defer_undefined)).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.5.0
 errors:
   description: One sentence per refused variable.
   returned: failure

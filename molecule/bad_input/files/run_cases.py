@@ -6,8 +6,9 @@
 
 Every row is a full `ansible-playbook webops.tornado.site -e <row vars + extra>` with the ansible.posix.json
 callback; the rows change nothing on the host when the collection is right, so they may run side by side.
-Prints one JSON list: per row its id, class, expected variable, rc, changed count, and the messages of the
-failed results (loop items included), never the task names or the argument spec.
+Prints one JSON list: per row its id, class, expected variable, rc, changed and unreachable counts, its
+duration, and the messages of the failed results (loop items included), never the task names or the argument
+spec.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 
 def failed_messages(report, host):
@@ -41,6 +43,7 @@ def run_row(args, row, extra):
     extra_vars = dict(row["vars"])
     for key, value in extra.items():  # a row that sets the canary's variable itself keeps its own value
         extra_vars.setdefault(key, value)
+    started = time.monotonic()
     proc = subprocess.run([args.ansible_playbook, "-i", args.inventory, "webops.tornado.site", "-e", json.dumps(extra_vars)],
                           env=env, capture_output=True, text=True, timeout=600, check=False)
     try:
@@ -51,7 +54,8 @@ def run_row(args, row, extra):
     messages = failed_messages(report, args.host)
     outcome = {
         "id": row["id"], "class": row.get("class", ""), "expect": row["expect"], "rc": proc.returncode,
-        "changed": stats.get("changed", "no recap"), "messages": messages,
+        "changed": stats.get("changed", "no recap"), "unreachable": stats.get("unreachable", "no recap"),
+        "messages": messages, "seconds": round(time.monotonic() - started, 1),
         "stderr": proc.stderr[-1500:] if not messages else "",
     }
     outcome["ok"] = (proc.returncode != 0 and outcome["changed"] == 0

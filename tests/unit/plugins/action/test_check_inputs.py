@@ -206,3 +206,23 @@ def test_no_task_vars():
     action, _connection = make_action({'rules': {'app_name': 'name'}})
     result = action.run()
     assert 'failed' not in result and result['checked'] == []
+
+
+def test_defer_undefined_checks_what_it_can_and_names_what_it_left_out():
+    task_vars = dict(good_vars(), app_home=trust_as_template('/srv/{{ read_on_the_host_later }}'), app_name='bad name')
+    result = run({'rules': RULES, 'defer_undefined': True}, task_vars)
+    assert result['failed'] is True and 'app_name' in result['msg']
+    assert result['deferred'] == ['app_home'] and 'app_home' not in result['msg']
+
+
+def test_defer_undefined_passes_when_everything_it_could_template_is_good():
+    task_vars = dict(good_vars(), app_home=trust_as_template('/srv/{{ read_on_the_host_later }}'))
+    result = run({'rules': RULES, 'defer_undefined': True}, task_vars)
+    assert 'failed' not in result, result.get('msg')
+    assert result['deferred'] == ['app_home'] and 'app_home' not in result['checked']
+
+
+def test_without_defer_an_undefined_value_is_an_error():
+    task_vars = dict(good_vars(), app_home=trust_as_template('/srv/{{ read_on_the_host_later }}'))
+    with pytest.raises(Exception, match='read_on_the_host_later'):
+        run({'rules': RULES}, task_vars)
