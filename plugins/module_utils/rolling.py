@@ -39,7 +39,7 @@ class RollingRestart(object):
 
     def __init__(self, group, backends, supervisorctl, http_get, health_path="/healthz",
                  health_timeout=30.0, health_interval=0.5, expect_status=200, expect_body=None,
-                 clock=time.monotonic, sleep=time.sleep):
+                 pause=0.0, clock=time.monotonic, sleep=time.sleep):
         self.group = group
         self.backends = backends
         self.supervisorctl = supervisorctl
@@ -49,13 +49,19 @@ class RollingRestart(object):
         self.health_interval = float(health_interval)
         self.expect_status = int(expect_status)
         self.expect_body = expect_body
+        self.pause = float(pause)
         self.clock = clock
         self.sleep = sleep
 
     def run(self):
         """Return (ok, results): one result dict per backend touched, in order."""
         results = []
-        for backend in self.backends:
+        for index, backend in enumerate(self.backends):
+            if index and self.pause > 0:
+                # nginx skips a backend that refused a connection for its upstream fail_timeout, counted in
+                # whole seconds: the process just restarted may still be skipped. Stopping the next one now
+                # could leave nginx no backend it would try (with two processes: a 502).
+                self.sleep(self.pause)
             result = self.restart_one(backend)
             results.append(result)
             if not result["healthy"]:

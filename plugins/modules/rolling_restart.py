@@ -54,6 +54,17 @@ options:
     description: Seconds between health-check attempts.
     type: float
     default: 0.5
+  pause:
+    description:
+      - >-
+        Seconds to wait after a program passed its health check before stopping the next one. nginx skips a
+        backend that refused a connection for its upstream C(fail_timeout), counted in whole seconds, so a
+        program just restarted may still be skipped for up to C(fail_timeout) + 1 s after it is healthy; with
+        two programs, stopping the other one then leaves nginx no backend to try (a 502).
+      - Not waited before the first program, nor after the last.
+    type: float
+    default: 0
+    version_added: 0.5.0
   expect_status:
     description: HTTP status a healthy program answers.
     type: int
@@ -151,6 +162,7 @@ def main():
             health_path=dict(type="str", default="/healthz"),
             health_timeout=dict(type="float", default=30),
             health_interval=dict(type="float", default=0.5),
+            pause=dict(type="float", default=0.0),
             expect_status=dict(type="int", default=200),
             expect_body=dict(type="str"),
         ),
@@ -171,7 +183,7 @@ def main():
     rollout = RollingRestart(params["group"], backends, supervisorctl, http_get,
                              health_path=params["health_path"], health_timeout=params["health_timeout"],
                              health_interval=params["health_interval"], expect_status=params["expect_status"],
-                             expect_body=params["expect_body"])
+                             expect_body=params["expect_body"], pause=params["pause"])
     ok, results = rollout.run()
     moved = [r["name"] for r in results]
     if not ok:

@@ -123,3 +123,33 @@ def test_expected_body_must_appear():
 def test_wildcard_and_ipv6_addresses_are_checked_locally():
     assert Backend("a", "0.0.0.0", 80).url("/h") == "http://127.0.0.1:80/h"
     assert Backend("a", "::1", 80).url("/h") == "http://[::1]:80/h"
+
+
+def test_pause_comes_between_processes_never_before_the_first_or_after_the_last():
+    clock = FakeClock()
+    slept = []
+
+    def sleep(seconds):
+        slept.append((seconds, [c for c in host.calls if c[0] == "stop"][-1:]))
+        clock.sleep(seconds)
+
+    host = FakeHost({8000: (200, "ok"), 8001: (200, "ok"), 8002: (200, "ok")})
+    rollout = RollingRestart("app", backends(8000, 8001, 8002), host.supervisorctl, host.http_get, pause=2,
+                             clock=clock, sleep=sleep)
+    ok, results = rollout.run()
+    assert ok and len(results) == 3
+    # Each pause follows a healthy process and precedes the next stop: after 8000's, after 8001's.
+    assert [(s, stops) for s, stops in slept if s == 2] == [
+        (2, [("stop", "app:app-8000")]), (2, [("stop", "app:app-8001")])]
+
+
+def test_no_pause_after_a_process_that_failed():
+    clock = FakeClock()
+    slept = []
+    host = FakeHost({8000: (500, "error"), 8001: (200, "ok")})
+    rollout = RollingRestart("app", backends(8000, 8001), host.supervisorctl, host.http_get, pause=2,
+                             health_timeout=1, health_interval=1, clock=clock,
+                             sleep=lambda s: (slept.append(s), clock.sleep(s)))
+    ok, results = rollout.run()
+    assert not ok and [r["name"] for r in results] == ["app-8000"]
+    assert 2 not in slept
