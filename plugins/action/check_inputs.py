@@ -38,8 +38,12 @@ class ActionModule(ActionBase):
             # One variable at a time: a value built from what a later task reads on the host is left to the
             # role's full check, which runs after that read.
             values = {}
-            for name in rules:
+            for name, rule in rules.items():
                 if name not in task_vars:
+                    continue
+                if inputs.normalise_rule(rule).get('host_read'):
+                    # Its default is built from the host's reads, and `default` filters hide that they are missing.
+                    deferred.append(name)
                     continue
                 try:
                     values[name] = self._templar.template(task_vars[name])

@@ -28,7 +28,8 @@ options:
     description:
       - Variable name to rule. A rule is a kind name or a mapping with C(kind) and its parameters
         (for example C(roots) for a path, C(minimum) and C(maximum) for an int), plus C(empty) (null and
-        an empty string are accepted), C(also) (literal values accepted besides the kind's) and C(secret).
+        an empty string are accepted), C(also) (literal values accepted besides the kind's), C(secret), and
+        C(host_read) (see O(defer_undefined)).
       - The kinds are listed in C(plugins/plugin_utils/inputs.py).
     type: dict
     required: true
@@ -46,8 +47,9 @@ options:
     description:
       - >-
         Check each variable of O(rules) that can be templated now and leave out (listed in RV(deferred)) the ones whose
-        value needs a variable not defined yet, for example a default built from what the role reads on the
-        host later. The playbooks use it to refuse bad input before they connect to any host; each role's
+        value needs a variable not defined yet, and the ones whose rule says C(host_read=true) (a default built
+        from what the role reads on the host later, through filters such as C(default) that would hide the
+        missing read). The playbooks use it to refuse bad input before they connect to any host; each role's
         full check, after its reads, checks every variable again.
       - Ignored when O(values) is given.
     type: bool

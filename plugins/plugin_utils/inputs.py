@@ -638,7 +638,7 @@ KINDS = {
 }
 
 
-_COMMON = ('kind', 'empty', 'secret', 'also', 'skip')
+_COMMON = ('kind', 'empty', 'secret', 'also', 'skip', 'host_read')
 
 
 def normalise_rule(rule):

@@ -226,3 +226,15 @@ def test_without_defer_an_undefined_value_is_an_error():
     task_vars = dict(good_vars(), app_home=trust_as_template('/srv/{{ read_on_the_host_later }}'))
     with pytest.raises(Exception, match='read_on_the_host_later'):
         run({'rules': RULES}, task_vars)
+
+
+def test_defer_undefined_leaves_host_read_rules_to_the_full_check():
+    # A default built from the host's reads that a `default` filter turns into "" before the read.
+    rules = {'app_name': 'name', 'app_listen_address': {'kind': 'address', 'host_read': True}}
+    task_vars = {'app_name': 'demo', 'app_listen_address': trust_as_template('{{ host_addresses | default("", true) }}')}
+    result = run({'rules': rules, 'defer_undefined': True}, task_vars)
+    assert 'failed' not in result, result.get('msg')
+    assert result['deferred'] == ['app_listen_address'] and result['checked'] == ['app_name']
+    # Without the option the rule is checked as usual.
+    result = run({'rules': rules}, task_vars)
+    assert result['failed'] is True and 'app_listen_address' in result['msg']
