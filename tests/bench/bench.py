@@ -56,6 +56,17 @@ PROXY_OPTIONS = (
     ("proxy_log_off", "dynamic page, nginx, access log off", {"nginx_access_log": "off"}),
     ("proxy_one_worker", "dynamic page, nginx, 1 worker process", {"nginx_worker_processes": 1}),
 )
+# Deploys that scale with the fleet: containers of their own on a network of their own, one load balancer
+# and four app hosts with two processes each (as the multihost scenario). Each row is a code-only
+# deploy.yml (plays key, label, app hosts, -e); the 1-host row runs first, on the first app host only.
+FLEET_NETWORK = "wt-bench-fleet"
+FLEET_LB = "wt-bench-fleet-lb"
+FLEET_APPS = tuple("wt-bench-fleet-app%d" % n for n in range(1, 5))
+FLEET_DEPLOYS = (
+    ("fleet_1", "deploy.yml, code-only change, 1 app host", 1, {}),
+    ("fleet_4", "deploy.yml, code-only change, 4 app hosts (deploy_serial=1)", 4, {}),
+    ("fleet_4_serial_2", "deploy.yml, code-only change, 4 app hosts (deploy_serial=2)", 4, {"deploy_serial": 2}),
+)
 # One process: SIGTERM (supervisorctl stop: it drains) to healthy again, by webops.tornado.rolling_restart.
 RESTART_SAMPLES = 5
 # The demo app's home page: a template rendered per request (about 3 KB of HTML).
@@ -336,6 +347,53 @@ class Bench(object):
         self.src = os.path.join(self.work, "src", "v%d" % (3 + len(INSTALLER_DEPLOYS)))
         self.playbook(SSH_DEPLOY[0], "deploy.yml", inventory=inventory, env_extra=dict(fresh_key, ANSIBLE_PIPELINING="True"))
 
+    # --- deploys that scale with the fleet: 1 app host against 4 ---------------------------------------
+
+    def fleet_inventory(self, apps):
+        path = os.path.join(self.work, "inventory-fleet-%d.yml" % apps)
+        with open(path, "w") as handle:
+            json.dump({"all": {
+                "children": {"tornado_app": {"hosts": {name: {} for name in FLEET_APPS[:apps]}},
+                             "tornado_lb": {"hosts": {FLEET_LB: {}}}},
+                "vars": {"ansible_connection": "community.docker.docker", "ansible_user": "root",
+                         "ansible_python_interpreter": "/usr/bin/python3", "ansible_pipelining": True,
+                         "limits_nofile": 16384, "app_ports": [8000, 8001]}}}, handle, indent=2)
+        return path
+
+    def fleet(self):
+        """site.yml on four app hosts behind one load balancer, then each row of FLEET_DEPLOYS, each from a
+        copy of the demo the hosts do not run yet (v2, v3, then v2 again: a new release each time)."""
+        names = (FLEET_LB,) + FLEET_APPS
+        self.say("starting %s on the network %s" % (", ".join(names), FLEET_NETWORK))
+        self.cleanup_fleet()
+        self.run(["docker", "network", "create", FLEET_NETWORK])
+        try:
+            for name in names:
+                # scripts/lib/common.sh knows how systemd runs in a container on this machine.
+                self.run(["bash", "-c", '. scripts/lib/common.sh && wt_start_systemd_container "$1" "$2" --network "$3"',
+                          "start", name, self.args.image, FLEET_NETWORK])
+            self.src = os.path.join(self.work, "src", "v1")
+            self.playbook("fleet_site", "site.yml", inventory=self.fleet_inventory(4))
+            for (key, _label, apps, extra), version in zip(FLEET_DEPLOYS, ("v2", "v3", "v2")):
+                self.src = os.path.join(self.work, "src", version)
+                self.playbook(key, "deploy.yml", extra, inventory=self.fleet_inventory(apps))
+        finally:
+            self.cleanup_fleet()
+
+    def cleanup_fleet(self):
+        self.run(["docker", "rm", "-f", FLEET_LB] + list(FLEET_APPS), check=False)
+        self.run(["docker", "network", "rm", FLEET_NETWORK], check=False)
+
+    def fleet_table(self):
+        lines = ["| run | wall time (s) | against 1 app host |", "|---|---:|---:|"]
+        one = self.plays.get("fleet_1")
+        for key, label, _apps, _extra in FLEET_DEPLOYS:
+            play = self.plays.get(key)
+            if play:
+                lines.append("| %s | %.1f | %s |" % (label, play["seconds"],
+                                                    "%.2f×" % (play["seconds"] / one["seconds"]) if one else "-"))
+        return "\n".join(lines)
+
     def plot(self, report, path):
         import matplotlib  # pylint: disable=import-outside-toplevel
         matplotlib.use("Agg")
@@ -422,6 +480,7 @@ class Bench(object):
         self.restart_one()
         self.installer_deploys()
         self.ssh_runs()
+        self.fleet()
 
         self.playbook("keepalive_off", "site.yml", {"nginx_upstream_keepalive": 0})
         upstream = self.in_container("nginx -T 2>/dev/null | sed -n '/^upstream /,/^}/p'").stdout
@@ -451,6 +510,7 @@ class Bench(object):
         print("\n" + table + "\n")
         print(self.plays_table())
         print(self.installer_table())
+        print(self.fleet_table())
         print("rolling deploy: %(total)d requests, %(failed)d failed, %(rate)s/s; backends serve %(served_after)s after it" % deploy)
         with open(self.args.doc, "w") as handle:
             handle.write(self.document(machine, versions, table, deploy, total))
@@ -660,6 +720,17 @@ class Bench(object):
             "",
             self.installer_table(),
             "",
+            "### Deploys that scale with the fleet",
+            "",
+            "Five more containers on a network of their own: one load balancer and four app hosts with two "
+            "processes each (the `multihost` scenario's layout), after `site.yml` on all of them. Each row is "
+            "`deploy.yml` from a copy of the demo the hosts do not run yet (a code-only change). The release is "
+            "prepared on every app host at once, then the hosts switch `deploy_serial` at a time, each one "
+            "process at a time with `app_rolling_pause` (2 s) between its two processes "
+            "(docs/playbooks/deploy.md#across-hosts-prepare-then-switch). The goal is 4 hosts within 1.5× of one.",
+            "",
+            self.fleet_table(),
+            "",
             "### Rolling deploy under load",
             "",
             "`deploy.yml` with `app_source: dir` moving from a copy of the demo with `VERSION` 1 to one with `VERSION` 2, "
@@ -700,6 +771,7 @@ def main():
     parser.add_argument("--work", required=True, help="scratch directory (sources, reports, log)")
     parser.add_argument("--doc", required=True, help="markdown report to write")
     parser.add_argument("--plot", required=True, help="PNG of the rolling deploy")
+    parser.add_argument("--image", required=True, help="the Debian image of the fleet's containers")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per row (at most 30)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (at most 256)")
