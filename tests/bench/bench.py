@@ -376,22 +376,51 @@ class Bench(object):
             self.playbook("fleet_site", "site.yml", inventory=self.fleet_inventory(4))
             for (key, _label, apps, extra), version in zip(FLEET_DEPLOYS, ("v2", "v3", "v2")):
                 self.src = os.path.join(self.work, "src", version)
-                self.playbook(key, "deploy.yml", extra, inventory=self.fleet_inventory(apps))
+                # profile_tasks' timestamps tell where each play began: the phases' seconds.
+                play = self.playbook(key, "deploy.yml", extra, inventory=self.fleet_inventory(apps),
+                                     env_extra={"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"})
+                play["phases"] = self.play_seconds(play["output"])
         finally:
             self.cleanup_fleet()
+
+    @staticmethod
+    def play_seconds(output):
+        """Seconds per play name (the batches of a serial play added up), from profile_tasks' running total,
+        printed before each task: a play lasts from its first stamp to the next play's first one."""
+        starts, play = [], None
+        for line in output.splitlines():
+            name = re.match(r"^PLAY \[(.*)\] \*", line)
+            if name:
+                play = name.group(1)
+                continue
+            stamp = re.search(r"\) +(\d+):(\d+):(\d+(?:\.\d+)?) \*+$", line)
+            if stamp and play is not None:
+                hours, minutes, secs = stamp.groups()
+                starts.append((play, int(hours) * 3600 + int(minutes) * 60 + float(secs)))
+                play = None
+        seconds = {}
+        for (name, began), (_next, ended) in zip(starts, starts[1:]):
+            seconds[name] = seconds.get(name, 0.0) + ended - began
+        return seconds
 
     def cleanup_fleet(self):
         self.run(["docker", "rm", "-f", FLEET_LB] + list(FLEET_APPS), check=False)
         self.run(["docker", "network", "rm", FLEET_NETWORK], check=False)
 
     def fleet_table(self):
-        lines = ["| run | wall time (s) | against 1 app host |", "|---|---:|---:|"]
+        lines = ["| run | wall time (s) | against 1 app host | prepare (s) | switch (s) |", "|---|---:|---:|---:|---:|"]
         one = self.plays.get("fleet_1")
+
+        def phase(play, word):
+            found = [secs for name, secs in play.get("phases", {}).items() if name.startswith(word)]
+            return "%.1f" % sum(found) if found else "-"
+
         for key, label, _apps, _extra in FLEET_DEPLOYS:
             play = self.plays.get(key)
             if play:
-                lines.append("| %s | %.1f | %s |" % (label, play["seconds"],
-                                                    "%.2f×" % (play["seconds"] / one["seconds"]) if one else "-"))
+                lines.append("| %s | %.1f | %s | %s | %s |" % (
+                    label, play["seconds"], "%.2f×" % (play["seconds"] / one["seconds"]) if one else "-",
+                    phase(play, "Prepare"), phase(play, "Switch to")))
         return "\n".join(lines)
 
     def plot(self, report, path):
