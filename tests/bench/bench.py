@@ -393,7 +393,7 @@ class Bench(object):
             if name:
                 play = name.group(1)
                 continue
-            stamp = re.search(r"\) +(\d+):(\d+):(\d+(?:\.\d+)?) \*+$", line)
+            stamp = re.search(r"\) +(\d+):(\d+):(\d+(?:\.\d+)?) \*+\s*$", line)
             if stamp and play is not None:
                 hours, minutes, secs = stamp.groups()
                 starts.append((play, int(hours) * 3600 + int(minutes) * 60 + float(secs)))
