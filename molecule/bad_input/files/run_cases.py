@@ -2,13 +2,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the real site playbook once per row of bad input, several rows at a time, and report each outcome.
 
-    python run_cases.py --ansible-playbook PATH --inventory INV --cases cases.json --extra canary.json --jobs 4
+    python run_cases.py --ansible-playbook PATH --inventory INV --host HOST --cases cases.json --extra canary.json \
+        [--nowhere-inventory INV2 --nowhere-host HOST2] --jobs 4
 
 Every row is a full `ansible-playbook webops.tornado.site -e <row vars + extra>` with the ansible.posix.json
 callback; the rows change nothing on the host when the collection is right, so they may run side by side.
-Prints one JSON list: per row its id, class, expected variable, rc, changed and unreachable counts, its
-duration, and the messages of the failed results (loop items included), never the task names or the argument
-spec.
+
+With --nowhere-inventory (the same variables, but its only host is a container that does not exist), each row
+runs there first: a row refused there, naming its variable, before the run tried to reach the host, is proven
+to change no host, and costs no host round trip. Any other row then runs against the real host.
+
+Prints one JSON list: per row its id, class, expected variable, where it was refused (controller or host), rc,
+changed and unreachable counts, its duration, and the messages of the failed results (loop items included),
+never the task names or the argument spec.
 """
 
 import argparse
@@ -35,6 +41,14 @@ def failed_messages(report, host):
 
 
 def run_row(args, row, extra):
+    if args.nowhere_inventory:
+        outcome = run_once(args, row, extra, args.nowhere_inventory, args.nowhere_host)
+        if outcome["ok"] and outcome["unreachable"] == 0:
+            return dict(outcome, where="controller")
+    return dict(run_once(args, row, extra, args.inventory, args.host), where="host")
+
+
+def run_once(args, row, extra, inventory, host):
     # Plain Ansible (not the scenario's mitogen, .config/molecule/config.yml): the refusals are checked
     # exactly as users would meet them.
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
@@ -44,14 +58,14 @@ def run_row(args, row, extra):
     for key, value in extra.items():  # a row that sets the canary's variable itself keeps its own value
         extra_vars.setdefault(key, value)
     started = time.monotonic()
-    proc = subprocess.run([args.ansible_playbook, "-i", args.inventory, "webops.tornado.site", "-e", json.dumps(extra_vars)],
+    proc = subprocess.run([args.ansible_playbook, "-i", inventory, "webops.tornado.site", "-e", json.dumps(extra_vars)],
                           env=env, capture_output=True, text=True, timeout=600, check=False)
     try:
         report = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
         report = {}
-    stats = report.get("stats", {}).get(args.host, {})
-    messages = failed_messages(report, args.host)
+    stats = report.get("stats", {}).get(host, {})
+    messages = failed_messages(report, host)
     outcome = {
         "id": row["id"], "class": row.get("class", ""), "expect": row["expect"], "rc": proc.returncode,
         "changed": stats.get("changed", "no recap"), "unreachable": stats.get("unreachable", "no recap"),
@@ -69,6 +83,8 @@ def main():
     parser.add_argument("--inventory", required=True)
     parser.add_argument("--host", required=True)
     parser.add_argument("--cases", required=True, help="JSON list of rows: id, class, vars, expect")
+    parser.add_argument("--nowhere-inventory", help="an inventory whose only host cannot be reached, tried first")
+    parser.add_argument("--nowhere-host", help="that host's name")
     parser.add_argument("--extra", default="{}", help="JSON object added to every row's vars")
     parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
