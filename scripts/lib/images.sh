@@ -132,11 +132,7 @@ _wt_build_warm_image() {
   docker rm -f "$name" >/dev/null
   trap - EXIT
   docker tag "$WT_IMAGE_REPO:$suite-warm-$key" "$WT_IMAGE_REPO:$suite-warm"
-  local tag
-  while read -r tag; do
-    [[ "$tag" =~ ^$suite-warm-[0-9a-f]{12}$ && "$tag" != "$suite-warm-$key" ]] || continue
-    docker rmi "$WT_IMAGE_REPO:$tag" >/dev/null 2>&1 || true
-  done < <(docker images --format '{{.Tag}}' "$WT_IMAGE_REPO")
+  _wt_prune_old_images "$suite-warm" "$key"
   wt_log "built $WT_IMAGE_REPO:$suite-warm ($suite-warm-$key)"
 }
 
