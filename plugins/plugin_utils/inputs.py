@@ -70,6 +70,11 @@ _HEADER_RESERVED = {
 }
 _VERSION = re.compile(r'^[0-9]+(\.[0-9]+){0,3}([a-z]+[0-9]*)?$')
 _GIT_REF = re.compile(r'^(?!-)(?!.*\.\.)[A-Za-z0-9._/+@^~-]{1,200}$')
+# An ACME directory: https, a host name or address, an optional port and path; nothing a shell, certbot's
+# renewal file (one line per key) or a URL parser would read differently.
+_HTTPS_URL = re.compile(r'^https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?$')
+# A contact address: one local part and a host name, no spaces, quotes, commas or brackets.
+_EMAIL = re.compile(r'^[A-Za-z0-9._%+-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$')
 _GIT_URL = re.compile(r'^((https?|ssh|git|file)://[^\s\'"\\]+|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:[^\s\'"\\-][^\s\'"\\]*)$')
 _PIP_REQUIREMENT = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?'
                               r'((==|!=|<=|>=|~=|===|<|>)[A-Za-z0-9.*+!_-]+(,(==|!=|<=|>=|~=|===|<|>)[A-Za-z0-9.*+!_-]+)*)?$')
@@ -482,6 +487,14 @@ def check_git_url(value, **_params):
                                     'or user@host:path; never starting with -')
 
 
+def check_https_url(value, **_params):
+    return _string(value, _HTTPS_URL, 'an https:// URL (host, optional port and path; no query, spaces or quotes)')
+
+
+def check_email(value, **_params):
+    return _string(value, _EMAIL, 'an email address such as ops@example.com')
+
+
 def check_git_ref(value, **_params):
     return _string(value, _GIT_REF, "a branch, tag or commit: letters, digits and . _ / + @ ^ ~ -, not starting with '-'")
 
@@ -598,11 +611,13 @@ KINDS = {
     'ciphers': check_ciphers,
     'controller_file': check_controller_file,
     'controller_path': check_controller_path,
+    'email': check_email,
     'environment': check_environment,
     'file_mode': check_file_mode,
     'git_ref': check_git_ref,
     'git_url': check_git_url,
     'hostname': check_hostname,
+    'https_url': check_https_url,
     'http_headers': check_http_headers,
     'hostnames': check_hostnames,
     'hosts': check_hosts,

@@ -17,6 +17,13 @@ server closes one, the report counts the close code (1001 "going away" from a dr
 when the connection dropped without a close frame), and the holder reconnects and checks the echo
 again, as a browser's reconnect logic would.
 
+--url https://ADDRESS with --cafile (and --server-name, the name the certificate is for, sent as SNI and
+Host and checked against the certificate) loads nginx over TLS, verifying every connection's certificate.
+
+Like a browser, a client retries a request once on a new connection when the server closed its kept-alive
+connection before answering (nginx closes its idle connections when it reloads); the report counts these
+(retried_on_closed_keepalive). Any other error, and a second failure, is a failed request.
+
 Only for the project's own test containers or loopback: the target host must be a loopback or
 private address, and both the duration and the request count are capped.
 """
@@ -30,6 +37,8 @@ import ipaddress
 import json
 import os
 import re
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -97,20 +106,53 @@ class Stats(object):
                 self.versions[version] = self.versions.get(version, 0) + 1
 
 
+# What a request on a kept-alive connection meets when the server closed that connection before reading it.
+CLOSED_BEFORE_ANSWER = (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
 class Client(object):
     """One keep-alive connection, like one browser tab."""
 
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, tls=None):
         self.host, self.port, self.timeout = host, port, timeout
+        # (ssl context, server name) for HTTPS: the name is sent and checked, the connection goes to host.
+        self.tls = tls
         self.conn = None
+        self.retried = 0
         self.xsrf = None
 
+    def connect(self):
+        if self.tls is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        context, name = self.tls
+        conn = http.client.HTTPSConnection(name, self.port, timeout=self.timeout, context=context)
+        # As a browser whose DNS answers this address for the name.
+        conn._create_connection = lambda address, *rest, **kwargs: socket.create_connection((self.host, address[1]), *rest, **kwargs)
+        return conn
+
     def request(self, method, path, body=None, headers=None):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = self.connect()
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                response = self.conn.getresponse()
+            except CLOSED_BEFORE_ANSWER:
+                self.conn.close()
+                self.conn = None
+                # As browsers do: a kept-alive connection the server closed before answering (nginx closes
+                # its idle ones when it reloads) is retried once on a new connection. Counted, never hidden.
+                if reused and attempt == 1:
+                    self.retried += 1
+                    continue
+                raise
+            except Exception:
+                self.conn.close()
+                self.conn = None
+                raise
+            break
         try:
-            self.conn.request(method, path, body=body, headers=headers or {})
-            response = self.conn.getresponse()
             data = response.read()
         except Exception:
             self.conn.close()
@@ -262,7 +304,9 @@ def check_target(host):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="http://HOST[:PORT] of nginx")
+    parser.add_argument("--url", required=True, help="http://HOST[:PORT] or https://HOST[:PORT] of nginx")
+    parser.add_argument("--cafile", help="with https: the CA certificates that verify nginx's certificate")
+    parser.add_argument("--server-name", help="with https: the name sent (SNI, Host) and checked (default: HOST)")
     parser.add_argument("--rate", type=float, default=40.0, help="requests per second in total")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients")
     parser.add_argument("--seconds", type=float, default=300.0, help="stop after this long (at most %d)" % MAX_SECONDS)
@@ -276,6 +320,11 @@ def main():
 
     target = urllib.parse.urlsplit(args.url)
     check_target(target.hostname)
+    tls = None
+    if target.scheme == "https":
+        if args.websockets:
+            sys.exit("loadgen: --websockets needs an http:// URL")
+        tls = (ssl.create_default_context(cafile=args.cafile), args.server_name or target.hostname)
     seconds = min(args.seconds, MAX_SECONDS)
     stats = Stats()
     assets = AssetStats() if args.assets else None
@@ -284,9 +333,10 @@ def main():
     start = time.monotonic()
     deadline = start + seconds
     interval = args.clients / args.rate
+    clients = [Client(target.hostname, target.port or (443 if tls else 80), args.timeout, tls) for _i in range(args.clients)]
     threads = [threading.Thread(target=worker, daemon=True, args=(
-        Client(target.hostname, target.port or 80, args.timeout), stats, start, interval,
-        interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only, assets)) for i in range(args.clients)]
+        client, stats, start, interval, interval * i / args.clients, stop, deadline, MAX_REQUESTS, args.get_only, assets))
+        for i, client in enumerate(clients)]
     ws_stats = WebSocketStats()
     host = target.hostname + ("" if target.port in (None, 80) else ":%d" % target.port)
     threads += [threading.Thread(target=websocket_holder, daemon=True, args=(
@@ -305,6 +355,8 @@ def main():
         "url": args.url, "started_at": round(started_at, 3), "seconds": round(elapsed, 1), "total": stats.total, "failed": stats.failed,
         "rate": round(stats.total / elapsed, 1) if elapsed else 0, "by_kind": stats.by_kind,
         "versions": stats.versions, "failures": stats.failures,
+        # requests sent again on a new connection because the server had closed the kept-alive one (see Client.request)
+        "retried_on_closed_keepalive": sum(client.retried for client in clients),
         "assets": dict(assets.counts, details=assets.details) if assets else None,
         "websockets": {"held": min(args.websockets, 20), "opened": ws_stats.opened, "closes": ws_stats.closes,
                        "echo_failures": ws_stats.echo_failures, "reconnect_failures": ws_stats.reconnect_failures,

@@ -112,6 +112,8 @@ KIND_SEEDS = {
     'text': ['hello'],
     'secret': ['s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t'],
     'git_url': ['https://git.example.com/app.git', 'git@example.com:app.git'],
+    'https_url': ['https://acme-v02.api.letsencrypt.org/directory', 'https://ca.example.com:14000/dir'],
+    'email': ['ops@example.com'],
     'git_ref': ['main', 'v1.2.3'],
     'package': ['myapp==1.2.0'],
     'pip_args': ['--index-url https://pypi.example.com/simple'],

@@ -43,7 +43,8 @@ SCENARIOS = {
               ('one_host', 'trixie', {'nginx_tls_self_signed': True, 'nginx_tls_hsts': True}),
               ('one_host', 'bookworm', {'nginx_tls_self_signed': True, 'nginx_tls_redirect': False, 'nginx_upstream_keepalive': 0,
                                         'nginx_proxy_pass_server_header': True, 'nginx_static_mode': 'proxy'}),
-              ('split', 'bookworm', {'app_listen_address': '0.0.0.0'})],
+              ('split', 'bookworm', {'app_listen_address': '0.0.0.0'}),
+              ('one_host', 'bookworm', {'nginx_tls_acme': True, 'nginx_tls_redirect': False, 'nginx_server_name': 'shop.example.com'})],
 }
 
 
