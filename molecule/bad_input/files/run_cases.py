@@ -10,7 +10,8 @@ callback; the rows change nothing on the host when the collection is right, so t
 
 With --nowhere-inventory (the same variables, but its only host is a container that does not exist), each row
 runs there first: a row refused there, naming its variable, before the run tried to reach the host, is proven
-to change no host, and costs no host round trip. Any other row then runs against the real host.
+to change no host, and costs no host round trip. Any other row then runs against the real host. A row marked
+needs_host (its refusal needs what the checks read on the host) runs against the real host only.
 
 Prints one JSON list: per row its id, class, expected variable, where it was refused (controller or host), rc,
 changed and unreachable counts, its duration, and the messages of the failed results (loop items included),
@@ -41,7 +42,7 @@ def failed_messages(report, host):
 
 
 def run_row(args, row, extra):
-    if args.nowhere_inventory:
+    if args.nowhere_inventory and not row.get("needs_host"):
         outcome = run_once(args, row, extra, args.nowhere_inventory, args.nowhere_host)
         if outcome["ok"] and outcome["unreachable"] == 0:
             return dict(outcome, where="controller")
