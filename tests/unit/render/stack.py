@@ -118,14 +118,14 @@ class Site(object):
         self.deployment = Deployment(self.hosts)
         self.nginx_version = NGINX_VERSIONS[release]
         # main.yml includes validate.yml (include_tasks: a pass that already checked the same values skips it),
-        # and nginx's main.yml render.yml (with this variable) and tls.yml: imported here for their tasks
-        # (tls.yml's only run where a test runs them).
+        # and nginx's main.yml render.yml (with this variable), tls.yml and acme.yml: imported here for their
+        # tasks (tls.yml's only run where a test runs them; acme.yml's hook is rendered for every run).
         self.plays = {
             'limits': self.deployment.play('limits', tasks_from=('main', 'validate')),
             'app': self.deployment.play('app', tasks_from=('main', 'validate')),
             'supervisor': self.deployment.play('supervisor', tasks_from=('main', 'validate')),
             'firewall': self.deployment.play('firewall', tasks_from=('main', 'validate')),
-            'nginx': self.deployment.play('nginx', tasks_from=('main', 'validate', 'render', 'tls'),
+            'nginx': self.deployment.play('nginx', tasks_from=('main', 'validate', 'render', 'tls', 'acme'),
                                           task_vars={'render': {'__nginx_tree': '{{ __nginx_staging_tree }}'}}),
         }
         self.inputs = set()
@@ -236,7 +236,7 @@ class Site(object):
                 elif role == 'nginx':
                     self._steps(role, host, self._tasks(role, 'install.yml'))
                     templates = (play.find(action='template', path='tasks/main.yml') + play.find(action='template', path='render.yml')
-                                 + play.find(action='template', path='service.yml'))
+                                 + play.find(action='template', path='service.yml') + play.find(action='template', path='acme.yml'))
                     link = play.args(play.one(action='file', path='render.yml', name='Enable the site'), host)
                     outcome.links.setdefault(host, {})[link['dest']] = link['src']
                 else:

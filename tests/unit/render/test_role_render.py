@@ -12,6 +12,7 @@ __metaclass__ = type
 import json
 import os
 import shlex
+import subprocess
 
 import pytest
 
@@ -226,6 +227,29 @@ def test_bookworm_puts_http2_on_the_listen_line(one_host):
     assert config.errors == []
     assert [args for _f, _c, args in config.directives('listen')] == [['80', 'default_server'], ['443', 'ssl', 'http2', 'default_server']]
     assert config.directives('http2') == []
+
+
+def test_acme_answers_challenges_over_plain_http_and_its_hook_tests_before_it_reloads(one_host):
+    outcome = one_host.run({'nginx_tls_acme': True, 'nginx_server_name': 'shop.example.com www.example.com'})
+    assert outcome.refusal is None, outcome.refusal
+    config = formats.NginxConfig(nginx_tree(outcome), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+    assert config.errors == []
+    # The redirect server: the challenge location, then everything else redirected.
+    locations = [(ctx[-1][0], args) for _f, ctx, args in config.directives('location')]
+    assert (('server', ['^~', '/.well-known/acme-challenge/']) in locations)
+    assert [args for _f, ctx, args in config.directives('root') if ctx[-1] == ('location', '^~', '/.well-known/acme-challenge/')] == [
+        ['/var/www/webops-tornado/acme']]
+    assert ['301', 'https://$host$request_uri'] in [args for _f, ctx, args in config.directives('return') if ctx[-1] == ('location', '/')]
+    hook = files(outcome)['usr/local/sbin/webops-tornado-acme-deploy.j2']
+    assert hook.dest == '/usr/local/sbin/webops-tornado-acme-deploy-demo'
+    subprocess.run(['sh', '-n'], input=hook.text, text=True, check=True)
+    lines = [line.strip() for line in hook.text.splitlines() if line.strip() and not line.lstrip().startswith('#')]
+    # staging first, tested; then live, tested; then a reload, never a restart
+    order = [lines.index(line) for line in ('install_pair /etc/nginx/webops-tornado.staging',
+                                            'nginx -t -q -c /etc/nginx/webops-tornado.staging/nginx.conf',
+                                            'install_pair /etc/nginx', 'nginx -t -q', 'systemctl reload nginx')]
+    assert order == sorted(order)
+    assert 'lineage=/etc/letsencrypt/live/demo' in lines and 'umask 077' in lines
 
 
 def test_a_refused_value_stops_the_run_before_any_template(one_host):
