@@ -71,10 +71,14 @@ _HEADER_RESERVED = {
 _VERSION = re.compile(r'^[0-9]+(\.[0-9]+){0,3}([a-z]+[0-9]*)?$')
 _GIT_REF = re.compile(r'^(?!-)(?!.*\.\.)[A-Za-z0-9._/+@^~-]{1,200}$')
 # An ACME directory: https, a host name or address, an optional port and path; nothing a shell, certbot's
-# renewal file (one line per key) or a URL parser would read differently.
-_HTTPS_URL = re.compile(r'^https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?$')
-# A contact address: one local part and a host name, no spaces, quotes, commas or brackets.
-_EMAIL = re.compile(r'^[A-Za-z0-9._%+-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$')
+# renewal file (one line per key, and it interpolates '%') or a URL parser would read differently.
+_HTTPS_URL = re.compile(r'^https://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)(:[0-9]{1,5})?(/[A-Za-z0-9._~/+-]*)?$')
+# A contact address: one local part (never starting with '-' or '.') and a host name, no spaces, quotes,
+# commas or brackets.
+_EMAIL = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$')
+# A name a public CA puts on a certificate: fully qualified (two labels or more), letters, digits and
+# inner hyphens only (no '_', no wildcard, no trailing dot).
+_DNS_NAME = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 _GIT_URL = re.compile(r'^((https?|ssh|git|file)://[^\s\'"\\]+|[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:[^\s\'"\\-][^\s\'"\\]*)$')
 _PIP_REQUIREMENT = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?'
                               r'((==|!=|<=|>=|~=|===|<|>)[A-Za-z0-9.*+!_-]+(,(==|!=|<=|>=|~=|===|<|>)[A-Za-z0-9.*+!_-]+)*)?$')
@@ -488,7 +492,17 @@ def check_git_url(value, **_params):
 
 
 def check_https_url(value, **_params):
-    return _string(value, _HTTPS_URL, 'an https:// URL (host, optional port and path; no query, spaces or quotes)')
+    return _string(value, _HTTPS_URL, 'an https:// URL (host, optional port and path; no query, %, spaces or quotes)')
+
+
+def check_dns_names(value, **_params):
+    what = ("a non-empty list of fully qualified DNS names (two labels or more: letters, digits and inner '-'; "
+            "no wildcard, no '_', no IP address)")
+    if not isinstance(value, list) or not value:
+        return what
+    if any(not isinstance(name, str) or _DNS_NAME.fullmatch(name) is None or _ip(name) is not None for name in value):
+        return what
+    return None
 
 
 def check_email(value, **_params):
@@ -611,6 +625,7 @@ KINDS = {
     'ciphers': check_ciphers,
     'controller_file': check_controller_file,
     'controller_path': check_controller_path,
+    'dns_names': check_dns_names,
     'email': check_email,
     'environment': check_environment,
     'file_mode': check_file_mode,

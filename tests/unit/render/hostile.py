@@ -95,6 +95,7 @@ KIND_SEEDS = {
     'hosts': ['web1', 'lb1'],
     'server_names': ['_', 'www.example.com', '*.example.com', '.example.org'],
     'hostnames': ['www.example.com', '192.0.2.7', 'fe80::1'],
+    'dns_names': ['www.example.com', 'shop.example.org'],
     'path': ['/srv/demo', '/var/log/demo', '/srv/demo/current/src/static', '/run/supervisor.sock'],
     'url_path': ['/healthz', '/static/', '/login'],
     'nginx_size': ['50m', '1024'],
@@ -168,7 +169,7 @@ def values(rule, default):
     if isinstance(default, int) or kind in ('int', 'port'):
         return st.one_of(st.integers(-5, 70000), st.integers(), st.sampled_from(INT_TEXTS),
                          st.builds(lambda n, s: str(n) + s, st.integers(0, 70000), FRAGMENT), scalars(seeds))
-    if isinstance(default, list) or kind in ('ports', 'mime_types', 'ciphers', 'hosts', 'users', 'hostnames', 'args',
+    if isinstance(default, list) or kind in ('ports', 'mime_types', 'ciphers', 'hosts', 'users', 'hostnames', 'dns_names', 'args',
                                              'shell_list', 'choices', 'addresses_or_networks'):
         items = [item for item in (default or []) if isinstance(item, str)] + seeds
         element = st.one_of(strings(items), st.integers(0, 70000)) if kind in ('ports', 'args') else strings(items)
@@ -261,7 +262,7 @@ def twin(name, rule, value, default):
     if kind == 'http_headers':
         return dict((key, ['plain'] * len(item) if isinstance(item, list) else 'plain') for key, item in value.items())
     if isinstance(value, list):
-        if kind == 'hostnames':
+        if kind in ('hostnames', 'dns_names'):
             return ['h%d.example.com' % index for index in range(len(value))]
         stem = {'mime_types': 'text/x-plain', 'ciphers': 'PLAIN-CIPHER-', 'users': 'u', 'hosts': 'host', 'shell_list': 'true ',
                 'args': 'arg'}.get(kind, 'item')

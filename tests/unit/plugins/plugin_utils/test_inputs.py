@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import urllib.parse
 
 import pytest
 from hypothesis import example, given, settings
@@ -47,9 +48,15 @@ CASES = {
     'https_url': (['https://acme-v02.api.letsencrypt.org/directory', 'https://ca.example.com:14000/dir', 'https://[fd00::1]/dir',
                    'https://ca.example.com'],
                   ['', 'http://ca.example.com/dir', 'https://ca.example.com/dir --deploy-hook=sh', 'https://ca.example.com/d?x=1',
-                   'https://user@ca.example.com/', 'https://ca.example.com/dir\nserver = x', 'ftp://ca.example.com', '-https://x']),
+                   'https://user@ca.example.com/', 'https://ca.example.com/dir\nserver = x', 'ftp://ca.example.com', '-https://x',
+                   'https://ca.example.com/%(here)s']),
     'email': (['ops@example.com', 'first.last+acme@mail.example.org'],
-              ['', 'ops', 'ops@example', 'ops @example.com', 'ops@example.com\nserver = x', '"ops"@example.com', 'a,b@example.com']),
+              ['', 'ops', 'ops@example', 'ops @example.com', 'ops@example.com\nserver = x', '"ops"@example.com', 'a,b@example.com',
+               '-ops@example.com', '.ops@example.com']),
+    'dns_names': ([['shop.example.com'], ['shop.example.com', 'www.shop.example.com'], ['xn--bcher-kva.example']],
+                  [[], 'shop.example.com', ['_'], ['localhost'], ['*.example.com'], ['a_b.example.com'], ['shop.example.com.'],
+                   ['-shop.example.com'], ['shop-.example.com'], ['192.0.2.7'], ['shop.example.com,evil.example.com'],
+                   ['shop example.com'], ['shop.example.com\n']]),
     'git_url': (['https://git.example.com/app.git', 'git@example.com:team/app.git', 'file:///srv/app.git'],
                 ['', 'git@example.com:-upload-pack=x', 'https://x y', 'ext::sh -c id', 'https://a\nb']),
     'hostname': (['example.com', 'www.example.com.', 'a-b.c', 'a_b.com'], ['', '-a.com', 'a b.com', 'a..com', '*.example.com', 'a.com\n']),
@@ -190,8 +197,8 @@ def test_messages_never_show_a_secret(rules, values):
 # settings); shell commands may span lines on purpose; PEM blocks are made of lines.
 TEXT_KINDS = sorted(set(inputs.KINDS) - set(['any', 'bool', 'choice', 'choices', 'environment', 'http_headers', 'settings', 'shell',
                                              'shell_list', 'pem_certificates', 'pem_key', 'args', 'addresses_or_networks',
-                                             'ciphers', 'hostnames', 'hosts', 'mime_types', 'ports', 'users']))
-LIST_KINDS = ['addresses_or_networks', 'args', 'ciphers', 'hostnames', 'hosts', 'mime_types', 'users', 'shell_list']
+                                             'ciphers', 'dns_names', 'hostnames', 'hosts', 'mime_types', 'ports', 'users']))
+LIST_KINDS = ['addresses_or_networks', 'args', 'ciphers', 'dns_names', 'hostnames', 'hosts', 'mime_types', 'users', 'shell_list']
 CONTROL = st.sampled_from([chr(c) for c in list(range(0, 32)) + list(range(127, 160))] + ['\u2028', '\u2029'])
 SEEDS = sorted(set(v for accepted, _refused in CASES.values() for v in accepted if isinstance(v, str)))
 
@@ -214,7 +221,7 @@ def test_no_text_kind_accepts_a_control_character(kind, value):
 @settings(max_examples=examples(100))
 @given(kind=st.sampled_from(LIST_KINDS), value=with_control(), index=st.integers(0, 2))
 def test_no_list_kind_accepts_an_item_with_a_control_character(kind, value, index):
-    base = {'addresses_or_networks': '10.0.0.1', 'args': 'a', 'ciphers': 'AES', 'hostnames': 'a.com', 'hosts': 'web1',
+    base = {'addresses_or_networks': '10.0.0.1', 'args': 'a', 'ciphers': 'AES', 'dns_names': 'a.com', 'hostnames': 'a.com', 'hosts': 'web1',
             'mime_types': 'text/css', 'users': 'root', 'shell_list': 'true'}[kind]
     items = [base, base]
     items.insert(index, value if kind != 'shell_list' else value.replace('\t', '').replace('\n', '') or '\x00')
@@ -247,6 +254,32 @@ def test_a_plain_environment_value_is_one_word_for_supervisord(value):
     from supervisor.datatypes import dict_of_key_value_pairs
     if inputs.check({'kind': 'environment', 'plain': True}, {'KEY': value}) is None:
         assert dict_of_key_value_pairs('KEY="%s"' % value.replace('%', '%%')) == {'KEY': value}
+
+
+ACME_SEEDS = ['https://ca.example.com:14000/dir', 'ops@example.com', 'shop.example.com']
+ARGV_BREAKERS = st.sampled_from(list(' \t\n\r"\'`$;,&|<>=?#\\*') + ['-', '--', '--server=', '\x00', '\u2028', '%', '@', '[', ']'])
+
+
+@settings(max_examples=examples(400))
+@given(seed=st.sampled_from(ACME_SEEDS), breaker=st.lists(ARGV_BREAKERS, min_size=1, max_size=3), at=st.integers(0, 40),
+       noise=st.text(max_size=6))
+@example(seed='ops@example.com', breaker=['-'], at=0, noise='')
+@example(seed='https://ca.example.com:14000/dir', breaker=[' ', '--deploy-hook=', 'sh'], at=40, noise='')
+def test_acme_values_reach_certbot_as_one_word_of_their_own(seed, breaker, at, noise):
+    """certbot gets nginx_tls_acme_directory, _email and each of _names as one argv word (and writes the
+    directory into its renewal file, one key per line): whatever is accepted is a single word that no
+    option parser, line-based file or shell reads as more, and the directory is a plain https URL."""
+    value = seed[:at] + ''.join(breaker) + noise + seed[at:]
+    kind = {'h': 'https_url', 'o': 'email', 's': 'dns_names'}[seed[0]]
+    problem = inputs.check(kind, [value] if kind == 'dns_names' else value)
+    if problem is None:
+        assert not value.startswith(('-', '.')) and value.isascii() and value.isprintable()
+        assert not any(char in value for char in ' \t"\'`$;,&|<>=?#\\*%')
+        if kind == 'https_url':
+            parts = urllib.parse.urlsplit(value)
+            assert parts.scheme == 'https' and not parts.query and not parts.fragment and parts.username is None
+        if kind == 'dns_names':
+            assert all(char.isalnum() or char in '.-' for char in value) and '.' in value
 
 
 @settings(max_examples=examples(200))
