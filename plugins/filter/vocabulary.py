@@ -10,6 +10,9 @@ import posixpath
 import re
 import shlex
 
+from ansible.module_utils.common.collections import is_sequence
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
 
 
@@ -156,10 +159,105 @@ def upstream_servers(exports, inventory_hostname):
     return {'backends': backends, 'unreachable': unreachable, 'servers': servers}
 
 
+def _flag(value):
+    """A bool setting as Ansible reads it; a value no rule accepted yet (checked later) counts as off."""
+    try:
+        return boolean(value, strict=False)
+    except TypeError:
+        return False
+
+
+def _site_id(name):
+    """The app's name as part of an nginx variable: letters, digits and '_', lower case (nginx's variable
+    and upstream names are case-insensitive)."""
+    return re.sub(r'[^a-z0-9_]', '_', str(name).lower())
+
+
+def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
+    """The sites nginx on ``inventory_hostname`` serves: one per app the app hosts export (app_exports).
+
+    ``apps`` is the list of apps (``tornado_apps``: each a mapping with ``app_name`` and any of the
+    site's settings); ``defaults`` the site's settings as this host's variables give them (the keys of
+    ``__nginx_site_keys``). Each site: ``name``, ``id`` (the name as nginx variables take it),
+    ``export`` (the first app host's), ``exports`` (every one), ``local`` (this host's own export of the app, or None),
+    ``upstream`` (upstream_servers of the app's hosts only), ``settings`` (the defaults, overridden by
+    the app's entry), ``tls`` and ``acme`` (whether the settings turn them on), ``default_server``
+    (the first site: the apps' order, then the order of the app hosts) and ``files`` (``layout``, a
+    mapping of paths with ``{name}``, for this app).
+    """
+    entries = {}
+    for entry in apps or []:
+        if isinstance(entry, dict) and isinstance(entry.get('app_name'), str):
+            entries.setdefault(entry['app_name'], entry)
+    groups = {}
+    for found in exports:
+        groups.setdefault(str(found['export']['name']), []).append(found)
+    listed = [name for name in entries if name in groups]
+    order = listed + [name for name in groups if name not in listed]
+    sites = []
+    for index, name in enumerate(order):
+        entry = entries.get(name, {})
+        settings = dict((key, entry.get(key, value)) for key, value in defaults.items())
+        group = groups[name]
+        tls = (len(str(settings.get('nginx_tls_certificate') or '')) > 0
+               or len(str(settings.get('nginx_tls_certificate_file') or '')) > 0
+               or _flag(settings.get('nginx_tls_self_signed')) or _flag(settings.get('nginx_tls_acme')))
+        sites.append({
+            'name': name,
+            'id': _site_id(name),
+            'export': group[0]['export'],
+            'exports': [found['export'] for found in group],
+            'local': next((found['export'] for found in group if found['host'] == inventory_hostname), None),
+            'upstream': upstream_servers(group, inventory_hostname),
+            'settings': settings,
+            'tls': tls,
+            'acme': _flag(settings.get('nginx_tls_acme')),
+            'default_server': index == 0,
+            'files': dict((key, path.format(name=name)) for key, path in (layout or {}).items()),
+        })
+    return sites
+
+
+def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'):
+    """What is wrong with the list of apps as nginx reads it, one sentence each, naming ``variable``.
+
+    Each entry must be a mapping with a string ``app_name`` given once; an ``nginx_*`` key must be a
+    setting of one site (``site_keys``), not of the whole load balancer; two exported apps must not
+    share an nginx name (``id``: the upstream and the maintenance variables).
+    """
+    problems = []
+    if not is_sequence(apps):
+        return ['%s must be a list of apps (mappings with app_name), got %s.' % (variable, type(apps).__name__)]
+    seen = set()
+    for index, entry in enumerate(apps):
+        where = '%s[%d]' % (variable, index)
+        if not isinstance(entry, dict) or not isinstance(entry.get('app_name'), str):
+            problems.append('%s must be a mapping with app_name (a string).' % where)
+            continue
+        name = entry['app_name']
+        where = '%s[%d] (%s)' % (variable, index, name)
+        if name in seen:
+            problems.append('%s: app_name %s is given twice.' % (where, name))
+        seen.add(name)
+        for key in sorted(entry):
+            if isinstance(key, str) and key.startswith('nginx_') and key not in site_keys:
+                problems.append('%s: %s is a setting of the whole load balancer, not of one app: set it '
+                                'as a variable of the load-balancer hosts.' % (where, key))
+    ids = {}
+    for name in exported_names:
+        ids.setdefault(_site_id(name), []).append(str(name))
+    for names in ids.values():
+        if len(set(names)) > 1:
+            problems.append('The apps %s share one nginx name (%s): give them names that differ in more '
+                            'than case and punctuation.' % (' and '.join(sorted(set(names))), _site_id(names[0])))
+    return problems
+
+
 class FilterModule(object):
     """webops.tornado vocabulary filters."""
 
     def filters(self):
         return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static,
                 'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
-                'upstream_servers': upstream_servers}
+                'upstream_servers': upstream_servers, 'nginx_sites': nginx_sites,
+                'nginx_site_problems': nginx_site_problems}

@@ -288,6 +288,11 @@ def dependency_graph():
                 with open(os.path.join(folder, name)) as handle:
                     for key, value in (yaml.safe_load(handle) or {}).items():
                         texts[key] = texts.get(key, '') + ' ' + repr(value)
+                        # A variable's check is made of what its rule names too (a skip: nginx_tls_acme_names is
+                        # checked only with nginx_tls_acme on).
+                        if key == '__%s_input_rules' % role:
+                            for name, rule in value.items():
+                                texts[name] = texts.get(name, '') + ' ' + repr(rule)
     with open(os.path.join(REPO, 'roles', 'app', 'tasks', 'export.yml')) as handle:
         texts['app_export'] = handle.read()
     texts['supervisor_groups'] = texts.get('supervisor_groups', '') + ' app_export'

@@ -105,6 +105,26 @@ class GroupField(Input):
         return 'supervisor_groups:' in text and self.field in ('name', 'user', 'programs')
 
 
+class AppEntry(Input):
+    """A setting of the demo app's own site, given in its entry of tornado_apps instead of as a variable of
+    the load balancer (webops.tornado.nginx's per-app settings, vars/main.yml __nginx_site_keys)."""
+
+    def __init__(self, name, rule, default):
+        Input.__init__(self, name, rule, default)
+
+    def apply(self, value, inputs, given):
+        apps = copy.deepcopy(inputs.get('tornado_apps', [{'app_name': 'demo'}]))
+        apps[0][self.name] = value
+        inputs['tornado_apps'] = apps
+
+    def names(self):
+        return ['tornado_apps']
+
+    def named_in(self, text, named, made_of):
+        # validate_site.yml's prefix: "app demo: <variable> must ..."; an assert of the site names the variable
+        return 'app demo: %s must' % self.name in text or self.name in named
+
+
 class AnsibleHost(Input):
     """ansible_host of every host: nginx dials it when a backend listens on a wildcard address (vars/main.yml)."""
 
@@ -251,14 +271,15 @@ def arrivals(reading, site):
         for name in given:
             problems.append('supervisord on %s does not run %r' % (host, name))
     for host, config in reading.nginx.items():
-        names = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='render.yml'), host,
-                                             '{{ nginx_server_name }}')
+        # the first site's settings: this host's variables, or the app's entry of tornado_apps (AppEntry)
+        names = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml'), host,
+                                             '{{ __nginx_sites[0].settings.nginx_server_name }}')
         names = names.split(' ') if isinstance(names, str) else list(names)
         for _file, _ctx, args in config.directives('server_name'):
             if args != names:
                 problems.append('nginx on %s: server_name %r, not %r' % (host, args, names))
-        timeout = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='render.yml'), host,
-                                               '{{ nginx_upstream_fail_timeout }}')
+        timeout = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml'), host,
+                                               '{{ __nginx_sites[0].settings.nginx_upstream_fail_timeout }}')
         parameters = ['fail_timeout=%s' % timeout] if timeout is not None and str(timeout) != '' else []
         for _file, ctx, args in config.directives('server'):
             if ctx and ctx[-1][0] == 'upstream' and args[1:] != parameters:

@@ -17,6 +17,9 @@ __metaclass__ = type
 
 import base64
 import json
+import os
+
+import yaml
 
 from role_render import Deployment, TaskFailed
 
@@ -79,6 +82,13 @@ DOWNSTREAM = {
 }
 
 
+def site_binding():
+    """The variables tasks/sites.yml binds for each site's tasks (its include's vars), as written there."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'nginx', 'tasks', 'sites.yml')
+    with open(path) as handle:
+        return dict(yaml.safe_load(handle)[0]['vars'])
+
+
 class Refusal(object):
     def __init__(self, role, host, task, result):
         self.role = role
@@ -118,15 +128,21 @@ class Site(object):
         self.deployment = Deployment(self.hosts)
         self.nginx_version = NGINX_VERSIONS[release]
         # main.yml includes validate.yml (include_tasks: a pass that already checked the same values skips it),
-        # and nginx's main.yml render.yml (with this variable), tls.yml and acme.yml: imported here for their
-        # tasks (tls.yml's only run where a test runs them; acme.yml's hook is rendered for every run).
+        # and nginx's main.yml render.yml (with this variable), and for each site (tasks/sites.yml, which binds
+        # the site's settings) validate_site.yml, site_prepare.yml, tls.yml, site_render.yml and acme.yml:
+        # imported here for their tasks, with the same binding (tls.yml's only run where a test runs them;
+        # acme.yml's hook is rendered for every site with ACME).
+        binding = site_binding()
+        staging = {'__nginx_tree': '{{ __nginx_staging_tree }}'}
         self.plays = {
-            'limits': self.deployment.play('limits', tasks_from=('main', 'validate')),
-            'app': self.deployment.play('app', tasks_from=('main', 'validate')),
-            'supervisor': self.deployment.play('supervisor', tasks_from=('main', 'validate')),
-            'firewall': self.deployment.play('firewall', tasks_from=('main', 'validate')),
-            'nginx': self.deployment.play('nginx', tasks_from=('main', 'validate', 'render', 'tls', 'acme'),
-                                          task_vars={'render': {'__nginx_tree': '{{ __nginx_staging_tree }}'}}),
+            'limits': self.deployment.play('limits', tasks_from=('inputs', 'main', 'validate')),
+            'app': self.deployment.play('app', tasks_from=('inputs', 'main', 'validate')),
+            'supervisor': self.deployment.play('supervisor', tasks_from=('inputs', 'main', 'validate')),
+            'firewall': self.deployment.play('firewall', tasks_from=('inputs', 'main', 'validate')),
+            'nginx': self.deployment.play('nginx', tasks_from=('inputs', 'main', 'validate', 'render', 'validate_site', 'site_prepare', 'tls',
+                                                              'site_render', 'acme'),
+                                          task_vars={'render': staging, 'validate_site': binding, 'site_prepare': binding,
+                                                     'tls': binding, 'site_render': dict(binding, **staging), 'acme': binding}),
         }
         self.inputs = set()
 
@@ -153,32 +169,36 @@ class Site(object):
             '__nginx_version_out': {'changed': False, 'rc': 0, 'stdout': '', 'stderr': 'nginx version: nginx/%s' % self.nginx_version},
             '__app_secrets_found': {'changed': False, 'results': [{'item': h, 'content': secret, 'encoding': 'base64'}
                                                                   for h in self.hosts_of('tornado_app')]},
+            # No maintenance flag yet (tasks/site_prepare.yml): maintenance off.
+            '__nginx_maintenance_live': {'changed': False, 'failed': False},
             '__firewall_lb_found': {'changed': False, 'results': [{'item': lb, 'rc': 0, 'stdout': ' '.join(ADDRESSES[lb])}
                                                                   for lb in lbs]},
         }
 
-    def _reset(self, inputs, given):
+    def _reset(self, inputs, given, host_inputs=None):
+        host_inputs = host_inputs or {}
         for host in self.hosts:
             self.deployment.unset_inventory_vars(host, self.inputs)
-            self.deployment.set_inventory_vars(host, inputs)
+            self.deployment.set_inventory_vars(host, dict(inputs, **host_inputs.get(host, {})))
             # What the app role's facts entry point reads of the current release (facts.yml, release.yml).
             self.deployment.set_facts(host, {'__webops_tornado_host': host_facts(host),
                                              '__app_release_info': json.loads(CURRENT_RELEASE)})
             self.deployment.set_gathered_facts(host, {'os_family': 'Debian', 'distribution': 'Debian',
                                                       'distribution_release': 'bookworm'})
-        self.inputs = set(inputs)
+        self.inputs = set(inputs).union(*[set(more) for more in host_inputs.values()])
         self.given = given
 
     # --- the run -----------------------------------------------------------------------------------
 
-    def run(self, inputs=None, roles=None, given=None):
-        """site.yml with ``inputs`` as inventory variables of every host, for ``roles`` (default: all).
+    def run(self, inputs=None, roles=None, given=None, host_inputs=None):
+        """site.yml with ``inputs`` as inventory variables of every host (and ``host_inputs``, {host: variables},
+        of some), for ``roles`` (default: all).
 
         ``given`` replaces results of host-side tasks by register name ({host: {register: result}}).
         Returns an Outcome; a refusal stops the run before any template, as in site.yml.
         """
         roles = roles or [role for role, _group in ROLE_GROUPS]
-        self._reset(dict(inputs or {}), given or {})
+        self._reset(dict(inputs or {}), given or {}, host_inputs)
         outcome = Outcome()
         try:
             self._check(roles)
@@ -202,6 +222,11 @@ class Site(object):
             raise
 
     def _check(self, roles):
+        # site.yml's first task: each role's controller-side checks (inputs.yml), before any argument spec.
+        for role, group in ROLE_GROUPS:
+            if role in roles:
+                for host in self.hosts_of(group):
+                    self._steps(role, host, self._tasks(role, 'inputs.yml'))
         for role, group in ROLE_GROUPS:
             if role not in roles and not (role == 'app' and ('supervisor' in roles or 'firewall' in roles or 'nginx' in roles)):
                 continue
@@ -210,6 +235,10 @@ class Site(object):
                     # main.yml loads the distro's vars (include_vars) before it includes validate.yml.
                     self._steps(role, host, self.plays[role].find(action='include_vars'))
                 self._steps(role, host, self._tasks(role, 'argspec', 'validate.yml'))
+                if role == 'nginx':
+                    for nginx_site in self.nginx_sites(host):
+                        self.deployment.set_facts(host, {'__nginx_site': nginx_site})
+                        self._steps(role, host, self._tasks(role, 'validate_site.yml'))
                 if role == 'app':
                     # The check play's `facts` entry point publishes app_export after the checks.
                     self._steps(role, host, self._tasks(role, 'export.yml'))
@@ -235,17 +264,32 @@ class Site(object):
                     templates = play.find(action='template')
                 elif role == 'nginx':
                     self._steps(role, host, self._tasks(role, 'install.yml'))
-                    templates = (play.find(action='template', path='tasks/main.yml') + play.find(action='template', path='render.yml')
-                                 + play.find(action='template', path='service.yml') + play.find(action='template', path='acme.yml'))
-                    link = play.args(play.one(action='file', path='render.yml', name='Enable the site'), host)
-                    outcome.links.setdefault(host, {})[link['dest']] = link['src']
+                    templates = play.find(action='template', path='tasks/render.yml') + play.find(action='template', path='service.yml')
+                    for nginx_site in self.nginx_sites(host):
+                        self.deployment.set_facts(host, {'__nginx_site': nginx_site})
+                        self._steps(role, host, self._tasks(role, 'site_prepare.yml'))
+                        site_templates = play.find(action='template', path='site_render.yml')
+                        if nginx_site['acme']:
+                            site_templates += play.find(action='template', path='acme.yml')
+                        self._render_templates(role, host, site_templates, outcome)
+                        link = play.args(play.one(action='file', path='site_render.yml', name='Enable the site'), host)
+                        outcome.links.setdefault(host, {})[link['dest']] = link['src']
                 else:
                     templates = play.find(action='template')
-                for task in templates:
-                    try:
-                        rendered_files = play.render(task, host)
-                    except TaskFailed as failed:
-                        failed.host = host
-                        raise
-                    for rendered in rendered_files:
-                        outcome.files.append((host, role, rendered))
+                self._render_templates(role, host, templates, outcome)
+
+    def _render_templates(self, role, host, templates, outcome):
+        play = self.plays[role]
+        for task in templates:
+            try:
+                rendered_files = play.render(task, host)
+            except TaskFailed as failed:
+                failed.host = host
+                raise
+            for rendered in rendered_files:
+                outcome.files.append((host, role, rendered))
+
+    def nginx_sites(self, host):
+        """The sites nginx on ``host`` serves, as its check read them (the fact __nginx_sites)."""
+        play = self.plays['nginx']
+        return play.template(play.one(action='template', path='tasks/render.yml'), host, '{{ __nginx_sites }}')

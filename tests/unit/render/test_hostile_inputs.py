@@ -91,6 +91,10 @@ class World(object):
             pool['lb_addresses'] = properties.LoadBalancerAddresses(site.hosts_of('tornado_app'))
         if role == 'nginx' and site.topology == 'split':
             pool['ansible_host'] = properties.AnsibleHost()
+        if role == 'nginx':
+            # The same settings, given by the app's entry of tornado_apps for its own site.
+            for name in play.template(task, host, '{{ __nginx_site_keys }}'):
+                pool['app.' + name] = properties.AppEntry(name, rules[name], pool[name].default)
         self.pools[key] = pool
         return pool
 

@@ -51,9 +51,10 @@ def nginx_tree(outcome, host=None):
     return dict((r.dest, r.text) for h, _role, r in outcome.files if host in (None, h) and r.src.startswith('etc/nginx/'))
 
 
-def test_every_template_of_every_role_is_rendered(default_run, split):
+def test_every_template_of_every_role_is_rendered(default_run, split, one_host):
     outcome = split.run()
-    rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files)
+    acme = one_host.run({'nginx_tls_acme': True, 'nginx_server_name': 'shop.example.com'})
+    rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files + acme.files)
     for template in TEMPLATES:
         assert template.split('/templates/', 1)[1] in rendered, template
 
@@ -84,10 +85,10 @@ def test_the_default_site_is_what_the_guide_describes(default_run):
     # Maintenance mode is off until the maintenance playbook says otherwise; the health path and the
     # page itself are never answered 503.
     assert sorted((ctx[-1], args) for _f, ctx, args in config.directives('default') if 'maintenance' in ' '.join(ctx[-1])) == [
-        (('geo', '$tornado_maintenance'), ['0']),
-        (('map', '$tornado_maintenance:$status', '$tornado_maintenance_cache_control'), ['']),
-        (('map', '$tornado_maintenance:$status', '$tornado_maintenance_retry_after'), ['']),
-        (('map', '$tornado_maintenance:$uri', '$tornado_maintenance_503'), ['0'])]
+        (('geo', '$tornado_maintenance_demo'), ['0']),
+        (('map', '$tornado_maintenance_demo:$status', '$tornado_maintenance_cache_control_demo'), ['']),
+        (('map', '$tornado_maintenance_demo:$status', '$tornado_maintenance_retry_after_demo'), ['']),
+        (('map', '$tornado_maintenance_demo:$uri', '$tornado_maintenance_503_demo'), ['0'])]
     assert [args for _f, _c, args in config.directives('error_page')] == [
         ['503', '@tornado_maintenance'], ['404', '=', '@tornado_static_unversioned']]
     # A ?v= naming a version goes to the versions kept on disk (far-future), any other to the current file.
@@ -106,8 +107,8 @@ def test_maintenance_on_answers_503_but_to_the_allowed_clients(one_host):
     outcome = one_host.run({'nginx_maintenance_allow': ['192.0.2.7', '2001:db8::/32']})
     assert outcome.refusal is None, outcome.refusal
     flags = [r for _h, _r, r in outcome.files if r.src == 'etc/nginx/maintenance.conf.j2']
-    assert sorted(r.dest for r in flags) == ['/etc/nginx/webops-tornado-maintenance/demo.conf',
-                                             '/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/demo.conf']
+    # into the staging tree, tested there, then live with the rest of the site
+    assert sorted(r.dest for r in flags) == ['/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/demo.conf']
     config = formats.NginxConfig(nginx_tree(outcome), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
     assert config.errors == []
     assert [args for _f, ctx, args in config.directives('192.0.2.7') + config.directives('2001:db8::/32')] == [['0'], ['0']]
@@ -215,8 +216,8 @@ def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     assert [args for _f, _c, args in config.directives('ssl_protocols')] == [['TLSv1.2', 'TLSv1.3']]
     assert [args for _f, _c, args in config.directives('ssl_prefer_server_ciphers')] == [['off']]
     assert [args for _f, _c, args in config.directives('add_header')] == [
-        ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after', 'always'],
-        ['Cache-Control', '$tornado_maintenance_cache_control', 'always']]
+        ['Strict-Transport-Security', 'max-age=63072000', 'always'], ['Retry-After', '$tornado_maintenance_retry_after_demo', 'always'],
+        ['Cache-Control', '$tornado_maintenance_cache_control_demo', 'always']]
 
 
 def test_bookworm_puts_http2_on_the_listen_line(one_host):
@@ -348,8 +349,8 @@ def test_security_headers_are_added_to_the_site_next_to_hsts(one_host):
     assert config.errors == []
     assert [args for _f, _c, args in config.directives('add_header')] == [
         ['Strict-Transport-Security', 'max-age=63072000', 'always'],
-        ['Retry-After', '$tornado_maintenance_retry_after', 'always'],
-        ['Cache-Control', '$tornado_maintenance_cache_control', 'always'],
+        ['Retry-After', '$tornado_maintenance_retry_after_demo', 'always'],
+        ['Cache-Control', '$tornado_maintenance_cache_control_demo', 'always'],
         ['X-Content-Type-Options', 'nosniff', 'always'],
         ['Referrer-Policy', 'strict-origin-when-cross-origin', 'always'],
         ['Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'", 'always'],
@@ -364,3 +365,53 @@ def test_a_crafted_header_value_is_refused_naming_the_variable_before_any_templa
     assert outcome.files == []
     assert outcome.refusal.role == 'nginx'
     assert outcome.refusal.messages[0].startswith('nginx_security_headers must be ')
+
+
+def test_several_apps_behind_one_load_balancer_get_a_site_each(split):
+    """app1 runs demo, app2 runs blog: lb1 serves both, each with its own upstream, names, TLS and maintenance."""
+    apps = [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com'},
+            {'app_name': 'demo', 'nginx_server_name': 'shop.example.com', 'nginx_tls_self_signed': True,
+             'nginx_tls_self_signed_names': ['shop.example.com'], 'nginx_upstream_balancing': 'least_conn'}]
+    outcome = split.run({'tornado_apps': apps}, host_inputs={'app2': {'app_name': 'blog'}})
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    config = formats.NginxConfig(nginx_tree(outcome, 'lb1'), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['lb1'])
+    assert config.errors == []
+    assert sorted(config.files()) == ['/etc/nginx/webops-tornado.staging/nginx.conf',
+                                      '/etc/nginx/webops-tornado.staging/sites-enabled/blog.conf',
+                                      '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf',
+                                      '/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/blog.conf',
+                                      '/etc/nginx/webops-tornado.staging/webops-tornado-maintenance/demo.conf']
+    upstreams = {}
+    for _f, ctx, args in config.directives('server'):
+        if ctx and ctx[-1][0] == 'upstream':
+            upstreams.setdefault(ctx[-1][1], []).append(args[0])
+    assert upstreams == {'blog': ['10.0.1.12:%d' % port for port in range(8000, 8004)],
+                         'demo': ['10.0.1.11:%d' % port for port in range(8000, 8004)]}
+    assert [ctx[-1][1] for _f, ctx, _args in config.directives('least_conn')] == ['demo']
+    # blog is listed first: the default server of port 80; demo's HTTPS is the only one on 443
+    listens, names = {}, {}
+    for path, _ctx, args in config.directives('listen'):
+        listens.setdefault(path.rsplit('/', 1)[1], []).append(args)
+    for path, _ctx, args in config.directives('server_name'):
+        names.setdefault(path.rsplit('/', 1)[1], []).append(args)
+    assert listens == {'blog.conf': [['80', 'default_server']], 'demo.conf': [['80'], ['443', 'ssl', 'http2']]}
+    assert names == {'blog.conf': [['blog.example.com']], 'demo.conf': [['shop.example.com']] * 2}
+    assert [args for _f, _c, args in config.directives('ssl_certificate')] == [['tls/demo.crt']]
+    assert sorted(args for _f, _c, args in config.directives('proxy_pass')) == [['http://blog'], ['http://demo']]
+    # each site its own maintenance variables (two geo blocks with one name would not load)
+    assert sorted(ctx[-1][1] for _f, ctx, _args in config.directives('default') if ctx[-1][0] == 'geo') == [
+        '$tornado_maintenance_blog', '$tornado_maintenance_demo']
+    assert sorted(outcome.links['lb1']) == ['/etc/nginx/webops-tornado.staging/sites-enabled/blog.conf',
+                                           '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf']
+
+
+@pytest.mark.parametrize('apps, message', [
+    ([{'app_name': 'demo', 'nginx_worker_connections': 10}], 'nginx_worker_connections is a setting of the whole load balancer'),
+    ([{'app_name': 'demo', 'nginx_server_name': 'a.example.com;\n location / { }'}], 'app demo: nginx_server_name must be '),
+    ([{'app_name': 'demo', 'nginx_tls_certificate': 'x'}], 'nginx_tls_certificate'),
+])
+def test_a_bad_setting_of_one_app_is_refused_naming_it_before_any_template(split, apps, message):
+    outcome = split.run({'tornado_apps': apps})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'nginx'
+    assert message in ' '.join(outcome.refusal.messages), outcome.refusal

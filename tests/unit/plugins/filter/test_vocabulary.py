@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the vocabulary filters (shell_split, environment, served_static, app_programs; app_processes,
-app_exports and upstream_servers are in test_processes.py)."""
+"""Unit tests for the vocabulary filters (shell_split, environment, served_static, app_programs, nginx_sites,
+nginx_site_problems; app_processes, app_exports and upstream_servers are in test_processes.py)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -19,11 +19,12 @@ def test_filters_are_registered():
     assert filters == {'shell_split': vocabulary.shell_split, 'environment': vocabulary.environment,
                        'served_static': vocabulary.served_static, 'app_programs': vocabulary.app_programs,
                        'app_processes': vocabulary.app_processes, 'app_exports': vocabulary.app_exports,
-                       'upstream_servers': vocabulary.upstream_servers}
+                       'upstream_servers': vocabulary.upstream_servers, 'nginx_sites': vocabulary.nginx_sites,
+                       'nginx_site_problems': vocabulary.nginx_site_problems}
 
 
 @pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
-                                  'app_exports', 'upstream_servers'])
+                                  'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
@@ -166,3 +167,80 @@ def test_app_programs_expect_argv_gets_the_port():
     programs = vocabulary.app_programs(['8000'], 'cmd', 'ports', 1, COMMAND, '/d', ['python', 'app.py', '--port={port}'])
     assert programs[0]['port'] == 8000 and programs[0]['expect_argv'] == ['python', 'app.py', '--port=8000']
     assert 'expect_argv' not in vocabulary.app_programs([8000], 'x', 'ports', 1, COMMAND, '/d', None)[0]
+
+
+# --- nginx_sites, nginx_site_problems ------------------------------------------------------------------
+
+def _export(name, port, address='10.0.1.11', grace=10):
+    return {'name': name, 'backends': [{'port': port, 'address': address}], 'stop_grace_seconds': grace}
+
+
+EXPORTS = [
+    {'host': 'app1', 'ansible_host': 'app1', 'export': _export('shop', 8000)},
+    {'host': 'app1', 'ansible_host': 'app1', 'export': _export('blog', 8100)},
+    {'host': 'app2', 'ansible_host': 'app2', 'export': _export('shop', 8000, '10.0.1.12')},
+]
+DEFAULTS = {'nginx_server_name': '_', 'nginx_tls_self_signed': False, 'nginx_tls_acme': False,
+            'nginx_tls_certificate': '', 'nginx_tls_certificate_file': ''}
+LAYOUT = {'site': 'sites-available/{name}.conf', 'key': 'tls/{name}.key'}
+
+
+def test_nginx_sites_gives_each_app_its_own_upstream_settings_and_files():
+    apps = [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com', 'nginx_tls_acme': 'yes', 'app_ports': [8100]},
+            {'app_name': 'unexported', 'nginx_server_name': 'x.example.com'}]
+    sites = vocabulary.nginx_sites(EXPORTS, apps, DEFAULTS, 'app1', LAYOUT)
+    # the apps' order first (blog is the default server), then the order of the app hosts; an app no
+    # host exports has no site
+    assert [site['name'] for site in sites] == ['blog', 'shop']
+    assert [site['default_server'] for site in sites] == [True, False]
+    blog, shop = sites
+    assert blog['upstream']['servers'] == ['10.0.1.11:8100']
+    assert shop['upstream']['servers'] == ['10.0.1.11:8000', '10.0.1.12:8000']
+    assert blog['settings'] == dict(DEFAULTS, nginx_server_name='blog.example.com', nginx_tls_acme='yes')
+    assert shop['settings'] == DEFAULTS
+    assert (blog['tls'], blog['acme'], shop['tls'], shop['acme']) == (True, True, False, False)
+    assert blog['files'] == {'site': 'sites-available/blog.conf', 'key': 'tls/blog.key'}
+    # this host (app1) runs both apps: each site's static files are its own
+    assert blog['local'] == EXPORTS[1]['export'] and shop['local'] == EXPORTS[0]['export']
+    assert shop['exports'] == [EXPORTS[0]['export'], EXPORTS[2]['export']]
+    assert vocabulary.nginx_sites(EXPORTS, [], DEFAULTS, 'lb1', LAYOUT)[0]['local'] is None
+
+
+@pytest.mark.parametrize('name, expected', [('shop', 'shop'), ('My-App.v2', 'my_app_v2'), ('a_b', 'a_b')])
+def test_nginx_sites_names_each_site_as_nginx_variables_take_it(name, expected):
+    exports = [{'host': 'app1', 'ansible_host': 'app1', 'export': _export(name, 8000)}]
+    assert vocabulary.nginx_sites(exports, [], DEFAULTS, 'lb1')[0]['id'] == expected
+
+
+@pytest.mark.parametrize('apps, problem', [
+    ({'app_name': 'shop'}, 'tornado_apps must be a list of apps'),
+    (['shop'], 'tornado_apps[0] must be a mapping with app_name'),
+    ([{'app_name': 7}], 'tornado_apps[0] must be a mapping with app_name'),
+    ([{'app_name': 'shop'}, {'app_name': 'shop'}], 'tornado_apps[1] (shop): app_name shop is given twice.'),
+    ([{'app_name': 'shop', 'nginx_worker_processes': 2}],
+     'tornado_apps[0] (shop): nginx_worker_processes is a setting of the whole load balancer, not of one app'),
+])
+def test_nginx_site_problems_names_the_entry_and_the_key(apps, problem):
+    problems = vocabulary.nginx_site_problems(apps, ['nginx_server_name'], ['shop'])
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+def test_nginx_site_problems_refuses_apps_nginx_would_name_alike():
+    problems = vocabulary.nginx_site_problems([], [], ['my-app', 'My_App', 'shop'], 'nginx_apps')
+    assert problems == ['The apps My_App and my-app share one nginx name (my_app): give them names that differ in '
+                        'more than case and punctuation.']
+    assert vocabulary.nginx_site_problems([{'app_name': 'shop', 'nginx_server_name': 'a', 'app_ports': [1]}],
+                                          ['nginx_server_name'], ['shop']) == []
+
+
+def test_every_per_app_setting_is_bound_for_each_site():
+    """tasks/sites.yml binds each key of vars/main.yml __nginx_site_keys, and nothing else of the role's inputs."""
+    import os
+    import yaml
+    role = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'nginx')
+    with open(os.path.join(role, 'vars', 'main.yml')) as handle:
+        keys = yaml.safe_load(handle)['__nginx_site_keys']
+    with open(os.path.join(role, 'tasks', 'sites.yml')) as handle:
+        bound = yaml.safe_load(handle)[0]['vars']
+    assert sorted(bound) == sorted(keys)
+    assert all(bound[key] == '{{ __nginx_site.settings.%s }}' % key for key in keys)
