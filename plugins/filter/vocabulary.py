@@ -180,7 +180,7 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
     site's settings); ``defaults`` the site's settings as this host's variables give them (the keys of
     ``__nginx_site_keys``). Each site: ``name``, ``id`` (the name as nginx variables take it),
     ``export`` (the first app host's), ``exports`` (every one), ``local`` (this host's own export of the app, or None),
-    ``upstream`` (upstream_servers of the app's hosts only), ``settings`` (the defaults, overridden by
+    ``upstream`` (upstream_servers of the app's hosts only, each backend with the app's ``health_path``), ``settings`` (the defaults, overridden by
     the app's entry), ``tls`` and ``acme`` (whether the settings turn them on), ``default_server``
     (the first site: the apps' order, then the order of the app hosts) and ``files`` (``layout``, a
     mapping of paths with ``{name}``, for this app).
@@ -199,6 +199,9 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
         entry = entries.get(name, {})
         settings = dict((key, entry.get(key, value)) for key, value in defaults.items())
         group = groups[name]
+        upstream = upstream_servers(group, inventory_hostname)
+        for backend in upstream['backends'] + upstream['unreachable']:
+            backend['health_path'] = group[0]['export'].get('health_path')
         tls = (len(str(settings.get('nginx_tls_certificate') or '')) > 0
                or len(str(settings.get('nginx_tls_certificate_file') or '')) > 0
                or _flag(settings.get('nginx_tls_self_signed')) or _flag(settings.get('nginx_tls_acme')))
@@ -208,7 +211,7 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
             'export': group[0]['export'],
             'exports': [found['export'] for found in group],
             'local': next((found['export'] for found in group if found['host'] == inventory_hostname), None),
-            'upstream': upstream_servers(group, inventory_hostname),
+            'upstream': upstream,
             'settings': settings,
             'tls': tls,
             'acme': _flag(settings.get('nginx_tls_acme')),

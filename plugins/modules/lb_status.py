@@ -19,12 +19,14 @@ description:
   - Changes nothing. Used by the playbook webops.tornado.status (through the nginx role's C(status) entry point).
 options:
   backends:
-    description: The backends, each with C(host), C(address) (the one nginx dials) and C(port).
+    description:
+      - The backends, each with C(host), C(address) (the one nginx dials) and C(port), and optionally C(health_path),
+        which replaces O(health_path) for that backend (several apps behind one load balancer).
     type: list
     elements: dict
     required: true
   health_path:
-    description: The path every backend answers 200 on.
+    description: The path every backend answers 200 on, unless the backend names its own.
     type: str
     required: true
   error_log:
@@ -90,7 +92,8 @@ def main():
     backends = []
     for backend in module.params['backends']:
         hostport = '%s:%s' % (lb_status.url_host(str(backend['address'])), backend['port'])
-        answer = lb_status.health('http://%s%s' % (hostport, module.params['health_path']), module.params['timeout'])
+        path = backend.get('health_path') or module.params['health_path']
+        answer = lb_status.health('http://%s%s' % (hostport, path), module.params['timeout'])
         backends.append({'host': backend.get('host'), 'address': backend['address'], 'port': backend['port'],
                          'health_status': answer['status'], 'health_ms': answer['ms'], 'health_error': answer['error'],
                          'disabled_s_ago': disabled.get(hostport)})
