@@ -221,6 +221,15 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
     return sites
 
 
+def nginx_retired_files(found, sites, layout):
+    """The files of the sites nginx no longer serves: ``found`` are the names of the site files in the role's
+    staging tree (each an app it served), ``sites`` those it serves now (nginx_sites); each retired
+    name's files by ``layout``, relative to a tree, in order."""
+    current = set(site['name'] for site in sites)
+    retired = sorted(set(str(name) for name in found) - current)
+    return [path.format(name=name) for name in retired for path in layout.values()]
+
+
 def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'):
     """What is wrong with the list of apps as nginx reads it, one sentence each, naming ``variable``.
 
@@ -263,4 +272,4 @@ class FilterModule(object):
         return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static,
                 'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
                 'upstream_servers': upstream_servers, 'nginx_sites': nginx_sites,
-                'nginx_site_problems': nginx_site_problems}
+                'nginx_site_problems': nginx_site_problems, 'nginx_retired_files': nginx_retired_files}

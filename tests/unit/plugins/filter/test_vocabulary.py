@@ -20,11 +20,12 @@ def test_filters_are_registered():
                        'served_static': vocabulary.served_static, 'app_programs': vocabulary.app_programs,
                        'app_processes': vocabulary.app_processes, 'app_exports': vocabulary.app_exports,
                        'upstream_servers': vocabulary.upstream_servers, 'nginx_sites': vocabulary.nginx_sites,
-                       'nginx_site_problems': vocabulary.nginx_site_problems}
+                       'nginx_site_problems': vocabulary.nginx_site_problems,
+                       'nginx_retired_files': vocabulary.nginx_retired_files}
 
 
 @pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
-                                  'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems'])
+                                  'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems', 'nginx_retired_files'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
@@ -244,3 +245,10 @@ def test_every_per_app_setting_is_bound_for_each_site():
         bound = yaml.safe_load(handle)[0]['vars']
     assert sorted(bound) == sorted(keys)
     assert all(bound[key] == '{{ __nginx_site.settings.%s }}' % key for key in keys)
+
+
+def test_nginx_retired_files_are_those_of_the_apps_no_longer_served():
+    sites = vocabulary.nginx_sites(EXPORTS, [], DEFAULTS, 'lb1', LAYOUT)
+    assert vocabulary.nginx_retired_files(['shop', 'old', 'blog', 'gone'], sites, LAYOUT) == [
+        'sites-available/gone.conf', 'tls/gone.key', 'sites-available/old.conf', 'tls/old.key']
+    assert vocabulary.nginx_retired_files(['shop'], sites, LAYOUT) == []
