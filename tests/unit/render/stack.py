@@ -82,6 +82,9 @@ DOWNSTREAM = {
 }
 
 
+NGINX_TASKS_FROM = ('inputs', 'main', 'validate', 'render', 'validate_site', 'site_prepare', 'tls', 'site_render', 'acme')
+
+
 def site_binding():
     """The variables tasks/sites.yml binds for each site's tasks (its include's vars), as written there."""
     path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'nginx', 'tasks', 'sites.yml')
@@ -139,8 +142,7 @@ class Site(object):
             'app': self.deployment.play('app', tasks_from=('inputs', 'main', 'validate')),
             'supervisor': self.deployment.play('supervisor', tasks_from=('inputs', 'main', 'validate')),
             'firewall': self.deployment.play('firewall', tasks_from=('inputs', 'main', 'validate')),
-            'nginx': self.deployment.play('nginx', tasks_from=('inputs', 'main', 'validate', 'render', 'validate_site', 'site_prepare', 'tls',
-                                                              'site_render', 'acme'),
+            'nginx': self.deployment.play('nginx', tasks_from=NGINX_TASKS_FROM,
                                           task_vars={'render': staging, 'validate_site': binding, 'site_prepare': binding,
                                                      'tls': binding, 'site_render': dict(binding, **staging), 'acme': binding}),
         }

@@ -401,8 +401,8 @@ def test_several_apps_behind_one_load_balancer_get_a_site_each(split):
     # each site its own maintenance variables (two geo blocks with one name would not load)
     assert sorted(ctx[-1][1] for _f, ctx, _args in config.directives('default') if ctx[-1][0] == 'geo') == [
         '$tornado_maintenance_blog', '$tornado_maintenance_demo']
-    assert sorted(outcome.links['lb1']) == ['/etc/nginx/webops-tornado.staging/sites-enabled/blog.conf',
-                                           '/etc/nginx/webops-tornado.staging/sites-enabled/demo.conf']
+    staging = '/etc/nginx/webops-tornado.staging/'
+    assert sorted(outcome.links['lb1']) == [staging + 'sites-enabled/blog.conf', staging + 'sites-enabled/demo.conf']
 
 
 @pytest.mark.parametrize('apps, message', [
