@@ -221,12 +221,16 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
     return sites
 
 
+_APP_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
+
+
 def nginx_retired_files(found, sites, layout):
     """The files of the sites nginx no longer serves: ``found`` are the names of the site files in the role's
     staging tree (each an app it served), ``sites`` those it serves now (nginx_sites); each retired
     name's files by ``layout``, relative to a tree, in order."""
     current = set(site['name'] for site in sites)
-    retired = sorted(set(str(name) for name in found) - current)
+    # Only names an app may have (app_name's kind): a stray file never names a path outside the site's own.
+    retired = sorted(set(str(name) for name in found if _APP_NAME.fullmatch(str(name))) - current)
     return [path.format(name=name) for name in retired for path in layout.values()]
 
 

@@ -252,3 +252,5 @@ def test_nginx_retired_files_are_those_of_the_apps_no_longer_served():
     assert vocabulary.nginx_retired_files(['shop', 'old', 'blog', 'gone'], sites, LAYOUT) == [
         'sites-available/gone.conf', 'tls/gone.key', 'sites-available/old.conf', 'tls/old.key']
     assert vocabulary.nginx_retired_files(['shop'], sites, LAYOUT) == []
+    # a stray file in the role's tree (".conf", "../x.conf") names no app: nothing of it is removed
+    assert vocabulary.nginx_retired_files(['', '.', '..', '../etc', 'a b', '-x'], sites, LAYOUT) == []
