@@ -35,13 +35,15 @@ def _health(status, ms, error=None):
 def status_report(hostvars, app_hosts, lb_hosts):
     """{app_hosts: [...], load_balancers: [...]} from what the status entry points registered on each host
     (app_status on the app hosts, nginx_status on the load balancers); a host that did not answer is listed
-    with unreachable: true."""
+    with unreachable: true, one whose app is being retired (app_export state absent) with retired: true."""
     report = {'app_hosts': [], 'load_balancers': []}
     for host in app_hosts:
         found = hostvars[host] if host in hostvars else {}
         status, export = found.get('app_status'), found.get('app_export') or {}
         entry = {'host': host, 'app': export.get('name'), 'process_model': export.get('process_model')}
-        if status and not status.get('failed'):
+        if export.get('state') == 'absent':
+            entry.update(retired=True, release={}, processes=[])
+        elif status and not status.get('failed'):
             entry.update(release=status.get('release') or {}, processes=status.get('processes') or [])
         else:
             entry.update(unreachable=True, release={}, processes=[])
@@ -50,7 +52,8 @@ def status_report(hostvars, app_hosts, lb_hosts):
         found = hostvars[host] if host in hostvars else {}
         status = found.get('nginx_status')
         apps = sorted(set(str((hostvars[app].get('app_export') or {}).get('name')) for app in app_hosts
-                          if app in hostvars and hostvars[app].get('app_export')))
+                          if app in hostvars and hostvars[app].get('app_export')
+                          and hostvars[app]['app_export'].get('state') != 'absent'))
         entry = {'host': host, 'app': ', '.join(apps)}
         if status and not status.get('failed'):
             entry['backends'] = status.get('backends') or []
@@ -66,6 +69,9 @@ def status_table(report):
     for entry in report.get('app_hosts', []):
         if entry.get('unreachable'):
             lines.append('%s  no status (the host did not answer)' % entry.get('host'))
+            continue
+        if entry.get('retired'):
+            lines.append('%s  app %s  retired (app_state absent): nothing runs' % (entry.get('host'), entry.get('app')))
             continue
         release = entry.get('release') or {}
         lines.append('%s  app %s  model %s  release %s (%s%s, tornado %s)' % (

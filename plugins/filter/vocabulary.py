@@ -122,10 +122,13 @@ _LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
 
 def app_exports(hosts, hostvars):
     """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host}],
-    ansible_host being the host's inventory name when it has none."""
+    ansible_host being the host's inventory name when it has none. An export whose state is absent (an app
+    being retired from its host, app_state) is left out: the load balancers no longer send it anything."""
     found = []
     for host in hosts:
         facts = hostvars[host]
+        if facts['app_export'].get('state', 'present') == 'absent':
+            continue
         found.append({'host': host, 'export': facts['app_export'],
                       'ansible_host': facts['ansible_host'] if 'ansible_host' in facts else host})
     return found

@@ -52,6 +52,9 @@ ARGUMENT_SPEC = dict(
     # are answered from here with the bytes their ?v= names; null when static_path is.
     static_versions_path=dict(type='str'),
     health_path=dict(type='str', required=True),
+    # app_state: an absent app keeps publishing its layout (which programs, ports and table to remove)
+    # but no consumer serves it: supervisord drops its group, nginx its site, the firewall its table.
+    state=dict(type='str', required=True, choices=['present', 'absent']),
 )
 
 # Keys whose value may be null (they must still be present).

@@ -95,6 +95,14 @@ def test_app_exports_reads_each_host_and_defaults_ansible_host_to_its_name():
     ]
 
 
+def test_app_exports_leaves_out_an_app_being_retired():
+    absent = dict(export(('0.0.0.0', 8000)), state='absent')
+    hostvars = {'app1': {'app_export': dict(export(('0.0.0.0', 8000)), state='present')},
+                'app2': {'app_export': absent}}
+    assert [entry['host'] for entry in vocabulary.app_exports(['app1', 'app2'], hostvars)] == ['app1']
+    assert vocabulary.app_exports(['app2'], hostvars) == []
+
+
 def test_single_host_loopback_backends():
     exports = [{'host': 'web', 'export': export(('127.0.0.1', 8000), ('127.0.0.1', 8001)), 'ansible_host': 'web'}]
     found = vocabulary.upstream_servers(exports, 'web')

@@ -32,6 +32,7 @@ GOOD = {
     'static_url_prefix': '/static/',
     'static_versions_path': '/srv/demo/static-versions',
     'health_path': '/healthz',
+    'state': 'present',
 }
 
 
@@ -47,6 +48,10 @@ def changed(**changes):
 
 def test_a_good_export_fits():
     assert app_export.problems(GOOD) == []
+
+
+def test_an_app_being_retired_fits():
+    assert app_export.problems(changed(state='absent')) == []
 
 
 def test_static_path_may_be_null():
@@ -69,6 +74,7 @@ def test_a_missing_key_is_named(key):
     ('environment', ['PYTHONUNBUFFERED=1']),
     ('stop_grace_seconds', 'ten'),
     ('process_model', 'threads'),
+    ('state', 'retired'),
 ])
 def test_a_mistyped_key_is_named(key, value):
     found = app_export.problems(changed(**{key: value}))

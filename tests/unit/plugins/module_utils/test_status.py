@@ -107,3 +107,17 @@ def test_the_report_and_its_table():
     assert table[6].split() == ['web1', '10.0.0.11:8000', '200', '3.0ms', 'up']
     assert table[7].split()[:2] == ['web2', '[fd00::2]:8000'] and table[7].endswith('disabled 4s ago')
     assert 'no answer (timed out)' in table[7]
+
+
+def test_a_retired_app_is_said_so_and_no_load_balancer_serves_it():
+    hostvars = {
+        'web1': {'app_export': {'name': 'shop', 'process_model': 'ports'},
+                 'app_status': {'release': {'id': 'r1'}, 'processes': []}},
+        'web2': {'app_export': {'name': 'blog', 'process_model': 'ports', 'state': 'absent'},
+                 'app_status': {'skipped': True}},
+        'lb1': {'nginx_status': {'backends': []}},
+    }
+    report = status_report(hostvars, ['web1', 'web2'], ['lb1'])
+    assert [entry.get('retired', False) for entry in report['app_hosts']] == [False, True]
+    assert report['load_balancers'][0]['app'] == 'shop'
+    assert 'web2  app blog  retired (app_state absent): nothing runs' in status_table(report)
