@@ -237,12 +237,13 @@ def nginx_retired_files(found, sites, layout):
     return [path.format(name=name) for name in retired for path in layout.values()]
 
 
-def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'):
+def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps', sites=None):
     """What is wrong with the list of apps as nginx reads it, one sentence each, naming ``variable``.
 
     Each entry must be a mapping with a string ``app_name`` given once; an ``nginx_*`` key must be a
     setting of one site (``site_keys``), not of the whole load balancer; two exported apps must not
-    share an nginx name (``id``: the upstream and the maintenance variables).
+    share an nginx name (``id``: the upstream and the maintenance variables), nor two ``sites``
+    (nginx_sites) a server name: nginx would send every request for it to the first and only warn.
     """
     problems = []
     if not is_sequence(apps):
@@ -269,6 +270,15 @@ def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'
         if len(set(names)) > 1:
             problems.append('The apps %s share one nginx name (%s): give them names that differ in more '
                             'than case and punctuation.' % (' and '.join(sorted(set(names))), _site_id(names[0])))
+    owners = {}
+    for site in sites or []:
+        for server_name in str(site['settings'].get('nginx_server_name', '')).lower().split():
+            owners.setdefault(server_name, []).append(str(site['name']))
+    for server_name, names in sorted(owners.items()):
+        if len(names) > 1:
+            problems.append('The apps %s both answer to the server name %s (nginx_server_name): nginx would send '
+                            'all of its requests to %s. Give each app its own names in %s.'
+                            % (' and '.join(names), server_name, names[0], variable))
     return problems
 
 

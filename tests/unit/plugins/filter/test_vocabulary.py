@@ -234,6 +234,25 @@ def test_nginx_site_problems_refuses_apps_nginx_would_name_alike():
                                           ['nginx_server_name'], ['shop']) == []
 
 
+@pytest.mark.parametrize('shop, blog, shared', [
+    ('shop.example.com www.example.com', 'WWW.example.com blog.example.com', 'www.example.com'),
+    ('_', '_', '_'),
+    ('a.example.com', 'a.example.com', 'a.example.com'),
+])
+def test_nginx_site_problems_refuses_a_server_name_two_apps_answer_to(shop, blog, shared):
+    sites = [{'name': 'shop', 'settings': {'nginx_server_name': shop}},
+             {'name': 'blog', 'settings': {'nginx_server_name': blog}}]
+    problems = vocabulary.nginx_site_problems([], [], ['shop', 'blog'], 'tornado_apps', sites)
+    assert problems == ['The apps shop and blog both answer to the server name %s (nginx_server_name): nginx would '
+                        'send all of its requests to shop. Give each app its own names in tornado_apps.' % shared]
+
+
+def test_nginx_site_problems_accepts_apps_with_names_of_their_own():
+    sites = [{'name': 'shop', 'settings': {'nginx_server_name': 'shop.example.com'}},
+             {'name': 'blog', 'settings': {'nginx_server_name': 'blog.example.com shop.example.org'}}]
+    assert vocabulary.nginx_site_problems([], [], ['shop', 'blog'], 'tornado_apps', sites) == []
+
+
 def test_every_per_app_setting_is_bound_for_each_site():
     """tasks/sites.yml binds each key of vars/main.yml __nginx_site_keys, and nothing else of the role's inputs."""
     import os
