@@ -405,6 +405,32 @@ def test_several_apps_behind_one_load_balancer_get_a_site_each(split):
     assert sorted(outcome.links['lb1']) == [staging + 'sites-enabled/blog.conf', staging + 'sites-enabled/demo.conf']
 
 
+@pytest.mark.parametrize('apps', [
+    [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com www.example.com'},
+     {'app_name': 'demo', 'nginx_server_name': 'WWW.example.com'}],
+    # neither names its site: both would be "_", and blog would get every request
+    [],
+])
+def test_two_apps_answering_to_one_server_name_are_refused_before_any_template(split, apps):
+    outcome = split.run({'tornado_apps': apps}, host_inputs={'app2': {'app_name': 'blog'}})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'nginx'
+    assert 'both answer to the server name' in ' '.join(outcome.refusal.messages), outcome.refusal
+
+
+def test_an_app_marked_absent_loses_its_site_and_upstream(split):
+    """app2's blog is being retired (app_state absent): lb1 serves demo only."""
+    apps = [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com'},
+            {'app_name': 'demo', 'nginx_server_name': 'shop.example.com'}]
+    outcome = split.run({'tornado_apps': apps}, host_inputs={'app2': {'app_name': 'blog', 'app_state': 'absent'}})
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    config = formats.NginxConfig(nginx_tree(outcome, 'lb1'), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['lb1'])
+    assert config.errors == []
+    assert sorted(args[0] for _f, ctx, args in config.directives('server') if ctx and ctx[-1][0] == 'upstream') == [
+        '10.0.1.11:%d' % port for port in range(8000, 8004)]
+    assert [args for _f, _c, args in config.directives('server_name')] == [['shop.example.com']]
+
+
 @pytest.mark.parametrize('apps, message', [
     ([{'app_name': 'demo', 'nginx_worker_connections': 10}], 'nginx_worker_connections is a setting of the whole load balancer'),
     ([{'app_name': 'demo', 'nginx_server_name': 'a.example.com;\n location / { }'}], 'app demo: nginx_server_name must be '),
