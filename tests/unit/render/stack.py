@@ -252,6 +252,8 @@ class Site(object):
             play = self.plays[role]
             for host in self.hosts_of(group):
                 if role == 'app':
+                    # tasks/prepare.yml draws the run's random value before config.yml (one run_once task).
+                    self.deployment.set_facts(host, {'__app_secret_seed': 'S' * 64})
                     self._steps(role, host, [t for t in self._tasks(role, 'config.yml')
                                              if t.action in ('ansible.builtin.slurp', 'ansible.builtin.assert', 'ansible.builtin.set_fact')])
                     templates = play.find(action='template', path='config.yml')
