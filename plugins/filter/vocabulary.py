@@ -282,6 +282,44 @@ def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'
     return problems
 
 
+# Options of one run of a playbook (-e), never of an app: an entry of tornado_apps may not set them.
+RUN_OPTIONS = ('app_select', 'app_rollback_to', 'app_lock_break')
+
+
+def app_entry(apps, name):
+    """What the entry of the app ``name`` in ``apps`` (tornado_apps) sets for its hosts: its ``app_*`` keys,
+    app_name aside; {} when no entry names it. The nginx_* keys are the load balancers' (nginx_sites)."""
+    if not is_sequence(apps):
+        return {}
+    for entry in apps:
+        if isinstance(entry, dict) and entry.get('app_name') == name:
+            return dict((key, value) for key, value in entry.items()
+                        if isinstance(key, str) and key.startswith('app_') and key != 'app_name')
+    return {}
+
+
+def app_entry_problems(apps, app_keys, variable='tornado_apps'):
+    """One sentence per key of an entry of ``apps`` that is neither app_name, a variable of the app role
+    (``app_keys``) other than a run's option, nor an nginx_* setting (nginx_site_problems checks those);
+    entries that are not mappings with app_name are nginx_site_problems' to name."""
+    problems = []
+    if not is_sequence(apps):
+        return problems
+    for index, entry in enumerate(apps):
+        if not isinstance(entry, dict) or not isinstance(entry.get('app_name'), str):
+            continue
+        where = '%s[%d] (%s)' % (variable, index, entry['app_name'])
+        for key in sorted(entry, key=str):
+            if key == 'app_name' or (isinstance(key, str) and key.startswith('nginx_')):
+                continue
+            if key in RUN_OPTIONS:
+                problems.append('%s: %s is an option of one run (-e %s=...), not a setting of an app.' % (where, key, key))
+            elif key not in app_keys:
+                problems.append('%s: %s is not a variable of webops.tornado.app; an entry takes app_name, the app_* '
+                                'variables and the nginx_* settings of its site.' % (where, key))
+    return problems
+
+
 class FilterModule(object):
     """webops.tornado vocabulary filters."""
 
@@ -289,4 +327,5 @@ class FilterModule(object):
         return {'shell_split': shell_split, 'environment': environment, 'served_static': served_static,
                 'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
                 'upstream_servers': upstream_servers, 'nginx_sites': nginx_sites,
-                'nginx_site_problems': nginx_site_problems, 'nginx_retired_files': nginx_retired_files}
+                'nginx_site_problems': nginx_site_problems, 'nginx_retired_files': nginx_retired_files,
+                'app_entry': app_entry, 'app_entry_problems': app_entry_problems}

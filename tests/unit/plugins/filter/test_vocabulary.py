@@ -21,11 +21,13 @@ def test_filters_are_registered():
                        'app_processes': vocabulary.app_processes, 'app_exports': vocabulary.app_exports,
                        'upstream_servers': vocabulary.upstream_servers, 'nginx_sites': vocabulary.nginx_sites,
                        'nginx_site_problems': vocabulary.nginx_site_problems,
-                       'nginx_retired_files': vocabulary.nginx_retired_files}
+                       'nginx_retired_files': vocabulary.nginx_retired_files,
+                       'app_entry': vocabulary.app_entry, 'app_entry_problems': vocabulary.app_entry_problems}
 
 
 @pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
-                                  'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems', 'nginx_retired_files'])
+                                  'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems', 'nginx_retired_files',
+                                  'app_entry', 'app_entry_problems'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
@@ -273,3 +275,32 @@ def test_nginx_retired_files_are_those_of_the_apps_no_longer_served():
     assert vocabulary.nginx_retired_files(['shop'], sites, LAYOUT) == []
     # a stray file in the role's tree (".conf", "../x.conf") names no app: nothing of it is removed
     assert vocabulary.nginx_retired_files(['', '.', '..', '../etc', 'a b', '-x'], sites, LAYOUT) == []
+
+
+# --- app_entry and app_entry_problems ------------------------------------------------------------
+
+APPS = [{'app_name': 'shop', 'nginx_server_name': 'shop.example.com'},
+        {'app_name': 'blog', 'app_ports': [8100, 8101], 'app_git_repo': 'https://git.example.com/blog.git',
+         'nginx_server_name': 'blog.example.com'}]
+
+
+def test_app_entry_gives_the_app_keys_of_the_hosts_app_only():
+    assert vocabulary.app_entry(APPS, 'blog') == {'app_ports': [8100, 8101], 'app_git_repo': 'https://git.example.com/blog.git'}
+    assert vocabulary.app_entry(APPS, 'shop') == {}
+    assert vocabulary.app_entry(APPS, 'nope') == {}
+    assert vocabulary.app_entry('not a list', 'blog') == {} and vocabulary.app_entry([None, 'x'], 'blog') == {}
+
+
+@pytest.mark.parametrize('entry, problem', [
+    ({'app_name': 'blog', 'app_prots': [1]}, 'tornado_apps[0] (blog): app_prots is not a variable of webops.tornado.app'),
+    ({'app_name': 'blog', 'supervisor_minfds': 1}, 'tornado_apps[0] (blog): supervisor_minfds is not a variable'),
+    ({'app_name': 'blog', 'app_rollback_to': 'previous'}, 'tornado_apps[0] (blog): app_rollback_to is an option of one run'),
+    ({'app_name': 'blog', 3: 'x'}, 'tornado_apps[0] (blog): 3 is not a variable'),
+])
+def test_app_entry_problems_names_the_entry_and_the_key(entry, problem):
+    problems = vocabulary.app_entry_problems([entry], ['app_ports', 'app_rollback_to'])
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+def test_app_entry_problems_leaves_nginx_keys_and_bad_entries_to_nginx():
+    assert vocabulary.app_entry_problems(APPS + ['x', {'name': 'y'}], ['app_ports', 'app_git_repo']) == []
