@@ -32,11 +32,26 @@ def _health(status, ms, error=None):
     return '%s %.1fms' % (status, ms or 0)
 
 
-def status_report(hostvars, app_hosts, lb_hosts):
+def _names(apps):
+    """Names as -e app=NAME,NAME or a list gives them; [] for none."""
+    if apps is None:
+        return []
+    if isinstance(apps, str):
+        apps = apps.split(',')
+    return [str(name).strip() for name in apps if str(name).strip()]
+
+
+def status_report(hostvars, app_hosts, lb_hosts, apps=None):
     """{app_hosts: [...], load_balancers: [...]} from what the status entry points registered on each host
     (app_status on the app hosts, nginx_status on the load balancers); a host that did not answer is listed
-    with unreachable: true, one whose app is being retired (app_export state absent) with retired: true."""
+    with unreachable: true, one whose app is being retired (app_export state absent) with retired: true.
+    ``apps`` (names, or one string of names separated by commas, as -e app= gives it) keeps the app hosts of
+    those apps and, on each load balancer, their backends only; none or empty keeps everything."""
     report = {'app_hosts': [], 'load_balancers': []}
+    names = _names(apps)
+    if names:
+        app_hosts = [host for host in app_hosts if host in hostvars
+                     and str((hostvars[host].get('app_export') or {}).get('name')) in names]
     for host in app_hosts:
         found = hostvars[host] if host in hostvars else {}
         status, export = found.get('app_status'), found.get('app_export') or {}
@@ -56,7 +71,8 @@ def status_report(hostvars, app_hosts, lb_hosts):
                           and hostvars[app]['app_export'].get('state') != 'absent'))
         entry = {'host': host, 'app': ', '.join(apps)}
         if status and not status.get('failed'):
-            entry['backends'] = status.get('backends') or []
+            entry['backends'] = [backend for backend in status.get('backends') or []
+                                 if not names or backend.get('host') in app_hosts]
         else:
             entry.update(unreachable=True, backends=[])
         report['load_balancers'].append(entry)

@@ -10,6 +10,8 @@ import time
 
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import pytest
+
 from ansible_collections.webops.tornado.plugins.filter.status import status_report, status_table
 from ansible_collections.webops.tornado.plugins.module_utils import status
 
@@ -121,3 +123,18 @@ def test_a_retired_app_is_said_so_and_no_load_balancer_serves_it():
     assert [entry.get('retired', False) for entry in report['app_hosts']] == [False, True]
     assert report['load_balancers'][0]['app'] == 'shop'
     assert 'web2  app blog  retired (app_state absent): nothing runs' in status_table(report)
+
+
+@pytest.mark.parametrize('apps', ['blog', ['blog'], ' blog,', 'blog,nope'])
+def test_the_report_of_one_app_keeps_its_hosts_and_backends(apps):
+    hostvars = {
+        'web1': {'app_export': {'name': 'shop'}, 'app_status': {'release': {'id': 'r1'}, 'processes': []}},
+        'web2': {'app_export': {'name': 'blog'}, 'app_status': {'release': {'id': 'r2'}, 'processes': []}},
+        'lb1': {'nginx_status': {'backends': [{'host': 'web1', 'address': '10.0.0.11', 'port': 8000},
+                                              {'host': 'web2', 'address': '10.0.0.12', 'port': 9000}]}},
+    }
+    report = status_report(hostvars, ['web1', 'web2'], ['lb1'], apps)
+    assert [entry['host'] for entry in report['app_hosts']] == ['web2']
+    assert report['load_balancers'][0]['app'] == 'blog'
+    assert [backend['host'] for backend in report['load_balancers'][0]['backends']] == ['web2']
+    assert len(status_report(hostvars, ['web1', 'web2'], ['lb1'], [])['load_balancers'][0]['backends']) == 2
