@@ -14,6 +14,7 @@ from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.webops.tornado.plugins.plugin_utils import inputs
+from ansible_collections.webops.tornado.plugins.plugin_utils.machine import machine
 
 
 def shell_split(command, replacements=None):
@@ -121,8 +122,8 @@ _LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
 
 
 def app_exports(hosts, hostvars):
-    """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host}],
-    ansible_host being the host's inventory name when it has none. An export whose state is absent (an app
+    """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host, machine}],
+    ansible_host being the host's inventory name when it has none, machine the machine it reaches (webops.tornado.machine). An export whose state is absent (an app
     being retired from its host, app_state) is left out: the load balancers no longer send it anything."""
     found = []
     for host in hosts:
@@ -130,29 +131,39 @@ def app_exports(hosts, hostvars):
         if facts['app_export'].get('state', 'present') == 'absent':
             continue
         found.append({'host': host, 'export': facts['app_export'],
-                      'ansible_host': facts['ansible_host'] if 'ansible_host' in facts else host})
+                      'ansible_host': facts['ansible_host'] if 'ansible_host' in facts else host,
+                      'machine': machine(host, hostvars)})
     return found
 
 
-def upstream_servers(exports, inventory_hostname):
-    """What nginx on ``inventory_hostname`` proxies to, from the exports of the app hosts (app_exports).
+def _local(entry, inventory_hostname, machine_key):
+    """Whether the app host of an app_exports entry is nginx's own machine (its own name, or another name of the
+    machine ``machine_key``)."""
+    return entry['host'] == inventory_hostname or (machine_key is not None and entry.get('machine') == machine_key)
+
+
+def upstream_servers(exports, inventory_hostname, machine_key=None):
+    """What nginx on ``inventory_hostname`` (the machine ``machine_key``) proxies to, from the exports of the
+    app hosts (app_exports).
 
     Returns {backends, unreachable, servers}: ``backends`` every backend of every app host as
     {host, address, port}, a wildcard listen address replaced by one nginx can dial (loopback when the
-    app runs on this host, else the app host's ansible_host); ``unreachable`` the backends listening on
-    loopback of another host; ``servers`` the upstream block's ``server`` entries, ADDRESS:PORT with
+    app runs on this machine, else the app host's ansible_host); ``unreachable`` the backends listening on
+    loopback of another machine; ``servers`` the upstream block's ``server`` entries, ADDRESS:PORT with
     IPv6 addresses in brackets, without duplicates, in order.
     """
     backends = []
+    unreachable = []
     for entry in exports:
         host = entry['host']
+        local = _local(entry, inventory_hostname, machine_key)
         for backend in entry['export']['backends']:
             address = str(backend['address'])
             if address in _WILDCARDS:
-                address = '127.0.0.1' if host == inventory_hostname else str(entry.get('ansible_host', host))
+                address = '127.0.0.1' if local else str(entry.get('ansible_host', host))
             backends.append({'host': host, 'address': address, 'port': int(backend['port'])})
-    unreachable = [backend for backend in backends
-                   if backend['host'] != inventory_hostname and _LOOPBACK.match(backend['address'])]
+            if not local and _LOOPBACK.match(address):
+                unreachable.append(backends[-1])
     servers = []
     for backend in backends:
         address = '[%s]' % backend['address'] if ':' in backend['address'] else backend['address']
@@ -176,13 +187,13 @@ def _site_id(name):
     return re.sub(r'[^a-z0-9_]', '_', str(name).lower())
 
 
-def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
+def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machine_key=None):
     """The sites nginx on ``inventory_hostname`` serves: one per app the app hosts export (app_exports).
 
     ``apps`` is the list of apps (``tornado_apps``: each a mapping with ``app_name`` and any of the
     site's settings); ``defaults`` the site's settings as this host's variables give them (the keys of
     ``__nginx_site_keys``). Each site: ``name``, ``id`` (the name as nginx variables take it),
-    ``export`` (the first app host's), ``exports`` (every one), ``local`` (this host's own export of the app, or None),
+    ``export`` (the first app host's), ``exports`` (every one), ``local`` (the export of the app on this machine, ``machine_key``: this host's or another name's of it; or None),
     ``upstream`` (upstream_servers of the app's hosts only, each backend with the app's ``health_path``), ``settings`` (the defaults, overridden by
     the app's entry), ``tls`` and ``acme`` (whether the settings turn them on), ``default_server``
     (the first site: the apps' order, then the order of the app hosts) and ``files`` (``layout``, a
@@ -202,7 +213,7 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
         entry = entries.get(name, {})
         settings = dict((key, entry.get(key, value)) for key, value in defaults.items())
         group = groups[name]
-        upstream = upstream_servers(group, inventory_hostname)
+        upstream = upstream_servers(group, inventory_hostname, machine_key)
         for backend in upstream['backends'] + upstream['unreachable']:
             backend['health_path'] = group[0]['export'].get('health_path')
         tls = (len(str(settings.get('nginx_tls_certificate') or '')) > 0
@@ -213,7 +224,7 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None):
             'id': _site_id(name),
             'export': group[0]['export'],
             'exports': [found['export'] for found in group],
-            'local': next((found['export'] for found in group if found['host'] == inventory_hostname), None),
+            'local': next((found['export'] for found in group if _local(found, inventory_hostname, machine_key)), None),
             'upstream': upstream,
             'settings': settings,
             'tls': tls,

@@ -28,6 +28,8 @@ ARGUMENT_SPEC = dict(
     group=dict(type='str', required=True),
     home=dict(type='str', required=True),
     log_dir=dict(type='str', required=True),
+    # app_config_dir: two apps of one machine must not share it (webops.tornado.machine_problems).
+    config_dir=dict(type='str', required=True),
     process_model=dict(type='str', required=True, choices=PROCESS_MODELS),
     # What nginx proxies to and the firewall guards: one entry per listening port.
     backends=dict(type='list', elements='dict', required=True, options=dict(
@@ -95,7 +97,7 @@ def problems(export):
             found.append('%s must not be empty' % key)
     if value['name'] and not _NAME.match(value['name']):
         found.append('name must be letters, digits, _ . and - only, not %r' % value['name'])
-    for key in ('home', 'log_dir', 'static_path', 'static_versions_path', 'health_path'):
+    for key in ('home', 'log_dir', 'config_dir', 'static_path', 'static_versions_path', 'health_path'):
         if value[key] and not value[key].startswith('/'):
             found.append('%s must be absolute (start with /), not %r' % (key, value[key]))
     if value['static_url_prefix'] and not _URL_PREFIX.match(value['static_url_prefix']):

@@ -169,7 +169,12 @@ def ensure(module, item):
     diff = {"before": {"path": path}, "after": {"path": path}, "before_header": path, "after_header": path}
     changed = bool(created)
     for directory in created:
-        os.mkdir(directory)
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            # Another app of the same machine (a second inventory name for it) made it in the same task.
+            if not os.path.isdir(directory):
+                raise
         # Each directory created on the way gets the attributes asked for the path, as the file module does.
         changed = module.set_fs_attributes_if_different(_attributes(dict(item, path=directory)), changed)
     if created:

@@ -87,11 +87,11 @@ def export(*backends):
 
 
 def test_app_exports_reads_each_host_and_defaults_ansible_host_to_its_name():
-    hostvars = {'app1': {'app_export': export(('0.0.0.0', 8000)), 'ansible_host': '10.0.1.11'},
+    hostvars = {'app1': {'app_export': export(('0.0.0.0', 8000)), 'ansible_host': '10.0.1.11', 'ansible_port': 2222},
                 'app2': {'app_export': export(('0.0.0.0', 8000))}}
     assert vocabulary.app_exports(['app1', 'app2'], hostvars) == [
-        {'host': 'app1', 'export': hostvars['app1']['app_export'], 'ansible_host': '10.0.1.11'},
-        {'host': 'app2', 'export': hostvars['app2']['app_export'], 'ansible_host': 'app2'},
+        {'host': 'app1', 'export': hostvars['app1']['app_export'], 'ansible_host': '10.0.1.11', 'machine': '10.0.1.11:2222'},
+        {'host': 'app2', 'export': hostvars['app2']['app_export'], 'ansible_host': 'app2', 'machine': 'app2'},
     ]
 
 
@@ -139,6 +139,19 @@ def test_loopback_of_another_host_is_unreachable(address):
     exports = [{'host': 'app1', 'export': export((address, 8000)), 'ansible_host': 'app1'}]
     assert vocabulary.upstream_servers(exports, 'lb')['unreachable'] == [{'host': 'app1', 'address': address, 'port': 8000}]
     assert vocabulary.upstream_servers(exports, 'app1')['unreachable'] == []
+
+
+@pytest.mark.parametrize('address', ['127.0.0.1', '0.0.0.0'])
+def test_another_name_of_nginx_machine_is_dialled_on_loopback(address):
+    # web1-blog is a second inventory name of web1 (the machine nginx runs on): its loopback is nginx's.
+    exports = [{'host': 'web1-blog', 'export': export((address, 8100)), 'ansible_host': 'web1', 'machine': 'web1'},
+               {'host': 'web2', 'export': export((address, 8100)), 'ansible_host': 'web2', 'machine': 'web2'}]
+    found = vocabulary.upstream_servers(exports, 'web1', 'web1')
+    assert found['backends'][0] == {'host': 'web1-blog', 'address': '127.0.0.1', 'port': 8100}
+    assert [backend['host'] for backend in found['unreachable']] == (['web2'] if address == '127.0.0.1' else [])
+    # Without the machine, only the name counts: the other name's loopback is another host's.
+    if address == '127.0.0.1':
+        assert 'web1-blog' in [backend['host'] for backend in vocabulary.upstream_servers(exports, 'web1')['unreachable']]
 
 
 def test_ipv6_in_brackets_and_duplicates_once_in_order():

@@ -19,6 +19,7 @@ GOOD = {
     'group': 'demo',
     'home': '/srv/demo',
     'log_dir': '/var/log/demo',
+    'config_dir': '/etc/tornado/demo',
     'process_model': 'ports',
     'backends': [{'port': 8000, 'address': '127.0.0.1'}, {'port': 8001, 'address': '127.0.0.1'}],
     'programs': [
