@@ -17,8 +17,9 @@ description:
     C(AnsibleModule) helpers for owner, group and mode. A re-run that changes nothing costs one round
     trip, however many directories a role keeps.
   - Paths are handled in the order given, so a parent listed before its children gets its attributes
-    first. Missing parents of a directory are created with the attributes of that directory, as
-    M(ansible.builtin.file) does.
+    first. Missing parents of a directory are created with the shared O(owner), O(group) and O(mode), not
+    that directory's own (unlike M(ansible.builtin.file)): a parent made on the way to one app's private
+    directory stays open to the other apps whose directories it holds.
   - A path that exists and is not a directory (a symbolic link to one is followed) is refused, before
     anything changes.
 options:
@@ -175,8 +176,10 @@ def ensure(module, item):
             # Another app of the same machine (a second inventory name for it) made it in the same task.
             if not os.path.isdir(directory):
                 raise
-        # Each directory created on the way gets the attributes asked for the path, as the file module does.
-        changed = module.set_fs_attributes_if_different(_attributes(dict(item, path=directory)), changed)
+        # A directory created on the way to the path gets the task's shared owner, group and mode, not the path's
+        # own: /etc/tornado, made on the way to one app's 0750 config directory, must not close it to the others.
+        shared = item if directory == path else dict((key, module.params[key]) for key in ("owner", "group", "mode"))
+        changed = module.set_fs_attributes_if_different(_attributes(dict(shared, path=directory)), changed)
     if created:
         diff["before"]["state"] = "absent"
         diff["after"]["state"] = "directory"

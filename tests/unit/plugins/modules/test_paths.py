@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from ansible_collections.webops.tornado.plugins.modules import paths as mod
 
 
-def run(capsys, paths, check_mode=False, diff=False):
-    args = {"paths": paths, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+def run(capsys, paths, check_mode=False, diff=False, **shared):
+    args = dict(shared, paths=paths, _ansible_check_mode=check_mode, _ansible_diff=diff)
     with patch_module_args(args):
         with pytest.raises(SystemExit) as exit_info:
             mod.main()
@@ -34,12 +34,14 @@ def test_creates_in_order_with_modes_then_changes_nothing(capsys, tmp_path):
     wanted = [{"path": str(home), "mode": "0755"},
               {"path": str(home / "shared"), "mode": "0750"},
               {"path": str(home / "deep" / "er"), "mode": "0700"}]
-    rc, result = run(capsys, wanted)
+    rc, result = run(capsys, wanted, mode="0711")
     assert rc == 0 and result["changed"]
     assert result["changed_paths"] == [item["path"] for item in wanted]
+    # deep/, made on the way to deep/er, gets the task's shared mode, not er's: a parent such as /etc/tornado
+    # stays open to the other apps whose directories it holds.
     assert (mode_of(home), mode_of(home / "shared"), mode_of(home / "deep"), mode_of(home / "deep" / "er")) == \
-        (0o755, 0o750, 0o700, 0o700)
-    rc, result = run(capsys, wanted)
+        (0o755, 0o750, 0o711, 0o700)
+    rc, result = run(capsys, wanted, mode="0711")
     assert rc == 0 and not result["changed"] and result["changed_paths"] == []
 
 
