@@ -123,7 +123,8 @@ _LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
 
 def app_exports(hosts, hostvars):
     """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host, machine}],
-    ansible_host being the host's inventory name when it has none, machine the machine it reaches (webops.tornado.machine). An export whose state is absent (an app
+    ansible_host being the host's inventory name when it has none, machine the machine it reaches
+    (webops.tornado.machine). An export whose state is absent (an app
     being retired from its host, app_state) is left out: the load balancers no longer send it anything."""
     found = []
     for host in hosts:
@@ -193,7 +194,8 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machin
     ``apps`` is the list of apps (``tornado_apps``: each a mapping with ``app_name`` and any of the
     site's settings); ``defaults`` the site's settings as this host's variables give them (the keys of
     ``__nginx_site_keys``). Each site: ``name``, ``id`` (the name as nginx variables take it),
-    ``export`` (the first app host's), ``exports`` (every one), ``local`` (the export of the app on this machine, ``machine_key``: this host's or another name's of it; or None),
+    ``export`` (the first app host's), ``exports`` (every one), ``local`` (the export of the app on this machine,
+    ``machine_key``: this host's or another name's of it; or None),
     ``upstream`` (upstream_servers of the app's hosts only, each backend with the app's ``health_path``), ``settings`` (the defaults, overridden by
     the app's entry), ``tls`` and ``acme`` (whether the settings turn them on), ``default_server``
     (the first site: the apps' order, then the order of the app hosts) and ``files`` (``layout``, a

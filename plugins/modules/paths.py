@@ -18,7 +18,7 @@ description:
     trip, however many directories a role keeps.
   - Paths are handled in the order given, so a parent listed before its children gets its attributes
     first. Missing parents of a directory are created with the shared O(owner), O(group) and O(mode), not
-    that directory's own (unlike M(ansible.builtin.file)): a parent made on the way to one app's private
+    that directory's own, unlike M(ansible.builtin.file), so a parent made on the way to one app's private
     directory stays open to the other apps whose directories it holds.
   - A path that exists and is not a directory (a symbolic link to one is followed) is refused, before
     anything changes.
