@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible.plugins.loader import filter_loader
 from ansible_collections.webops.tornado.plugins.filter import machine
@@ -98,3 +100,26 @@ def test_machine_wide_settings_must_agree():
 
 def test_a_name_without_export_is_not_checked():
     assert machine.machine_problems(HOSTS, HOSTVARS, 'lb-only', ['limits_nofile']) == []
+
+
+# Any two apps on one machine: refused exactly when they share a name, account, directory or port, and each
+# sentence names every shared variable.
+_FIELD = st.sampled_from(['a', 'b', 'c'])
+_APP = st.fixed_dictionaries({'fields': st.lists(_FIELD, min_size=6, max_size=6), 'ports': st.sets(st.integers(8000, 8005), min_size=1)})
+
+
+@settings(max_examples=200, deadline=None)
+@given(mine=_APP, theirs=_APP)
+def test_refused_exactly_when_something_is_shared(mine, theirs):
+    def build(drawn):
+        found = export('x', sorted(drawn['ports']))
+        for (field, _variable), value in zip(machine._OWN, drawn['fields']):
+            found[field] = value
+        return found
+    hostvars = {'one': {'app_export': build(mine)}, 'two': {'ansible_host': 'one', 'app_export': build(theirs)}}
+    found = machine.machine_problems(['one', 'two'], hostvars, 'one')
+    shared = [variable for (field, variable), a, b in zip(machine._OWN, mine['fields'], theirs['fields']) if a == b]
+    ports = mine['ports'] & theirs['ports']
+    assert bool(found) == bool(shared or ports)
+    for variable in shared + (['app_ports'] if ports else []):
+        assert variable + ' ' in found[0]
