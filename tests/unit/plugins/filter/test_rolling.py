@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for the pause of a rolling restart (plugins/filter/rolling.py)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible.plugins.loader import filter_loader
+from ansible_collections.webops.tornado.plugins.filter import rolling
+
+
+def export(app, processes, state='present'):
+    return {'name': app, 'state': state, 'backends': [{'address': '127.0.0.1', 'port': 8000 + n} for n in range(processes)]}
+
+
+def hostvars(*layout):
+    """layout: (host, app, processes) triples; a host with processes None has no app_export."""
+    return {host: ({} if processes is None else {'app_export': export(app, processes)}) for host, app, processes in layout}
+
+
+def test_filter_loads_by_fqcn():
+    plugin = filter_loader.get('webops.tornado.rolling_pause')
+    assert plugin is not None and plugin.j2_function is rolling.rolling_pause
+
+
+@pytest.mark.parametrize('pause', [0, 2, 7, '5'])
+def test_a_given_pause_wins(pause):
+    facts = hostvars(('web1', 'shop', 8))
+    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], pause) == int(pause)
+
+
+@pytest.mark.parametrize('layout, restarting, expected', [
+    # One host: 2 or 3 processes leave nginx fewer than two others to try while two are skipped.
+    ([('web1', 'shop', 1)], ['web1'], 2),
+    ([('web1', 'shop', 2)], ['web1'], 2),
+    ([('web1', 'shop', 3)], ['web1'], 2),
+    ([('web1', 'shop', 4)], ['web1'], 0),
+    # Two hosts of two processes: one after the other (deploy_serial=1) need no pause, together they do.
+    ([('web1', 'shop', 2), ('web2', 'shop', 2)], ['web1'], 0),
+    ([('web1', 'shop', 2), ('web2', 'shop', 2)], ['web1', 'web2'], 2),
+    ([('web1', 'shop', 2), ('web2', 'shop', 2), ('web3', 'shop', 2)], ['web1', 'web2'], 0),
+    # Another app's backends are another upstream: they do not count.
+    ([('web1', 'shop', 2), ('web2', 'blog', 8)], ['web1'], 2),
+    # A host without app_export (outside --limit) is not counted: in doubt, wait.
+    ([('web1', 'shop', 2), ('web2', 'shop', None)], ['web1'], 2),
+])
+def test_unset_waits_only_when_nginx_could_run_out_of_backends(layout, restarting, expected):
+    facts = hostvars(*layout)
+    assert rolling.rolling_pause(facts, list(facts), 'shop', restarting, None) == expected
+    assert rolling.rolling_pause(facts, list(facts), 'shop', restarting, '') == expected
+
+
+def test_a_retired_host_does_not_count():
+    facts = {'web1': {'app_export': export('shop', 2)}, 'web2': {'app_export': export('shop', 2, state='absent')}}
+    assert rolling.rolling_pause(facts, ['web1', 'web2'], 'shop', ['web1'], None) == 2
+
+
+def test_a_host_listed_twice_counts_once():
+    facts = hostvars(('web1', 'shop', 2), ('web2', 'shop', 1))
+    assert rolling.rolling_pause(facts, ['web1', 'web2', 'web1'], 'shop', ['web1'], None) == 2
+
+
+@given(st.lists(st.integers(min_value=1, max_value=16), min_size=1, max_size=8), st.data())
+def test_never_zero_unless_two_backends_stay_untouched(processes, data):
+    """Whatever the layout: with no pause, at most two backends per restarting host are skipped at once, and
+    at least two of the app's backends are never among them."""
+    facts = hostvars(*[('web%d' % n, 'shop', count) for n, count in enumerate(processes)])
+    restarting = data.draw(st.lists(st.sampled_from(sorted(facts)), min_size=1, unique=True))
+    pause = rolling.rolling_pause(facts, sorted(facts), 'shop', restarting, None)
+    skipped = sum(min(2, processes[int(host[3:])]) for host in restarting)
+    assert pause in (0, rolling.MARKED_SECONDS)
+    if pause == 0:
+        assert sum(processes) - skipped >= 2
+    if sum(processes) - 2 * len(restarting) >= 2:
+        assert pause == 0
