@@ -755,8 +755,9 @@ class Bench(object):
             "processes each (the `multihost` scenario's layout), after `site.yml` on all of them. Each row is "
             "`deploy.yml` from a copy of the demo the hosts do not run yet (a code-only change). The release is "
             "prepared on every app host at once, then the hosts switch `deploy_serial` at a time, each one "
-            "process at a time with `app_rolling_pause` (2 s) between its two processes "
-            "(docs/playbooks/deploy.md#across-hosts-prepare-then-switch). The goal is 4 hosts within 1.5× of one.",
+            "process at a time (docs/playbooks/deploy.md#across-hosts-prepare-then-switch). `app_rolling_pause` is "
+            "left unset: with one app host (two backends) a host waits 2 s between its two processes, with four "
+            "(eight backends, nginx always has others to try) it does not. The goal is 4 hosts within 1.5× of one.",
             "",
             self.fleet_table(),
             "",
