@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for files: what ansible.builtin.copy does for one file, for several in one call."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from hypothesis import given, settings, HealthCheck
+from hypothesis import strategies as st
+
+from ansible_collections.webops.tornado.plugins.modules import files as mod
+
+
+def run(capsys, files, check_mode=False, diff=False):
+    args = dict(files=files, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            mod.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+def test_writes_each_file_then_changes_nothing(capsys, tmp_path):
+    wanted = [{"dest": str(tmp_path / "a.conf"), "content": "a = 1\n", "mode": "0644"},
+              {"dest": str(tmp_path / "secret"), "content": "s3cret\n", "mode": "0600", "owner": "root", "group": "root"}]
+    rc, result = run(capsys, wanted)
+    assert rc == 0 and result["changed"] and result["changed_files"] == [item["dest"] for item in wanted]
+    assert (tmp_path / "a.conf").read_text() == "a = 1\n" and (tmp_path / "secret").read_text() == "s3cret\n"
+    assert mode_of(tmp_path / "a.conf") == 0o644 and mode_of(tmp_path / "secret") == 0o600
+    assert [(r["dest"], r["mode"], r["owner"]) for r in result["results"]] == \
+        [(wanted[0]["dest"], "0644", "root"), (wanted[1]["dest"], "0600", "root")]
+    rc, result = run(capsys, wanted)
+    assert rc == 0 and not result["changed"] and result["changed_files"] == []
+    # No temporary file is left beside them.
+    assert sorted(os.listdir(str(tmp_path))) == ["a.conf", "secret"]
+
+
+def test_only_the_file_that_differs_is_replaced_with_a_backup(capsys, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.write_text("old\n")
+    two.write_text("same\n")
+    inode_two = os.stat(str(two)).st_ino
+    rc, result = run(capsys, [{"dest": str(one), "content": "new\n", "backup": True},
+                              {"dest": str(two), "content": "same\n", "backup": True}], diff=True)
+    assert rc == 0 and result["changed_files"] == [str(one)]
+    assert one.read_text() == "new\n" and os.stat(str(two)).st_ino == inode_two
+    backup = result["results"][0]["backup_file"]
+    assert open(backup).read() == "old\n" and "backup_file" not in result["results"][1]
+    assert result["diff"] == [{"before_header": str(one), "after_header": str(one), "before": "old\n", "after": "new\n"}]
+
+
+def test_a_replaced_file_keeps_what_is_not_given(capsys, tmp_path):
+    target = tmp_path / "kept"
+    target.write_text("old\n")
+    os.chmod(str(target), 0o640)
+    rc, result = run(capsys, [{"dest": str(target), "content": "new\n"}])
+    assert rc == 0 and result["changed"] and mode_of(target) == 0o640
+
+
+def test_attribute_drift_alone_is_repaired_in_place(capsys, tmp_path):
+    target = tmp_path / "conf"
+    target.write_text("x\n")
+    os.chmod(str(target), 0o666)
+    inode = os.stat(str(target)).st_ino
+    rc, result = run(capsys, [{"dest": str(target), "content": "x\n", "mode": "0644"}], diff=True)
+    assert rc == 0 and result["changed"] and mode_of(target) == 0o644 and os.stat(str(target)).st_ino == inode
+    assert result["diff"][0]["before"]["mode"] == "0666" and result["diff"][0]["after"]["mode"] == "0644"
+
+
+def test_check_mode_reports_and_changes_nothing(capsys, tmp_path):
+    present, absent = tmp_path / "present", tmp_path / "missing-dir" / "absent"
+    present.write_text("old\n")
+    os.chmod(str(present), 0o600)
+    rc, result = run(capsys, [{"dest": str(present), "content": "new\n", "mode": "0644"},
+                              {"dest": str(absent), "content": "x\n", "mode": "0644"}], check_mode=True, diff=True)
+    # A directory an earlier task of the run would have created is not refused in check mode.
+    assert rc == 0 and result["changed_files"] == [str(present), str(absent)]
+    assert present.read_text() == "old\n" and mode_of(present) == 0o600 and not absent.parent.exists()
+    assert result["diff"][1]["before"] == "" and result["diff"][1]["after"] == "x\n"
+
+
+def test_a_failed_validation_leaves_that_file_and_the_next_ones(capsys, tmp_path):
+    first, checked, last = tmp_path / "first", tmp_path / "checked", tmp_path / "last"
+    checked.write_text("good\n")
+    rc, result = run(capsys, [{"dest": str(first), "content": "1\n"},
+                              {"dest": str(checked), "content": "bad\n", "validate": "grep -q good %s"},
+                              {"dest": str(last), "content": "3\n"}])
+    assert rc == 1 and result["failed"]
+    assert str(checked) in result["msg"] and "left as it was" in result["msg"]
+    assert first.read_text() == "1\n" and checked.read_text() == "good\n" and not last.exists()
+    assert [r["dest"] for r in result["results"]] == [str(first)]
+    assert sorted(os.listdir(str(tmp_path))) == ["checked", "first"]
+
+
+def test_a_passing_validation_sees_the_new_content(capsys, tmp_path):
+    target = tmp_path / "checked"
+    rc, result = run(capsys, [{"dest": str(target), "content": "good\n", "validate": "grep -q good %s"}])
+    assert rc == 0 and target.read_text() == "good\n"
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda path: path.mkdir(), "is not a regular file"),
+    (lambda path: path.symlink_to("/etc/hostname"), "is not a regular file"),
+])
+def test_refused_before_anything_changes(capsys, tmp_path, make, why):
+    first, odd = tmp_path / "first", tmp_path / "odd"
+    make(odd)
+    rc, result = run(capsys, [{"dest": str(first), "content": "1\n"}, {"dest": str(odd), "content": "2\n"}])
+    assert rc == 1 and why in result["msg"] and "nothing was changed" in result["msg"] and not first.exists()
+
+
+def test_refused_without_the_directory_or_a_validate_placeholder(capsys, tmp_path):
+    rc, result = run(capsys, [{"dest": str(tmp_path / "nowhere" / "f"), "content": "1\n"}])
+    assert rc == 1 and "does not exist" in result["msg"]
+    rc, result = run(capsys, [{"dest": str(tmp_path / "f"), "content": "1\n", "validate": "true"}])
+    assert rc == 1 and "%s" in result["msg"] and not (tmp_path / "f").exists()
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200), st.text(max_size=50))
+def test_any_text_is_written_byte_for_byte_once(capsys, tmp_path, text, old):
+    target = tmp_path / "any"
+    target.write_bytes(old.encode("utf-8"))
+    rc, result = run(capsys, [{"dest": str(target), "content": text}])
+    assert rc == 0 and target.read_bytes() == text.encode("utf-8") and result["changed"] == (text != old)
+    rc, result = run(capsys, [{"dest": str(target), "content": text}])
+    assert rc == 0 and not result["changed"]
