@@ -21,8 +21,8 @@ description:
     differ is replaced, atomically (a temporary file in the same directory, given its owner, group and mode,
     checked by O(files[].validate), then renamed over the old one). A file whose bytes are right only gets its
     owner, group and mode set, where they differ.
-  - Files are handled in the order given. One that fails its O(files[].validate) stops the task there: it and the
-    files after it are left as they were; the ones before it are written.
+  - Files are handled in the order given. One that fails its O(files[].validate) stops the task there; it and the
+    files after it are left as they were, the ones before it are written.
   - A destination that exists and is not a regular file (a directory, a symbolic link) is refused, and so is one
     whose directory does not exist (outside check mode, where an earlier task may only have said it would create it),
     before anything changes.
