@@ -69,6 +69,8 @@ from ansible.errors import AnsibleError
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK_DIR = os.path.join(REPO, 'playbooks')
 NAMESPACE = 'webops.tornado'
+# The action that writes several files in one call, from templates or content (plugins/action/files.py).
+FILES = NAMESPACE + '.files'
 
 
 # Actions that run on the controller only: the runner executes them; any other task needs a given result.
@@ -260,8 +262,11 @@ class RolePlay(object):
         whose path ends with ``path``, whose name contains ``name``."""
         role = role or self.role
         found = []
+        # 'template' finds the webops.tornado.files tasks too: their action renders templates as the template action does.
+        actions = ((action, 'ansible.builtin.' + action, 'ansible.legacy.' + action) + ((FILES,) if action == 'template' else ())
+                   if action else ())
         for task in self.tasks:
-            if action and task.action not in (action, 'ansible.builtin.' + action, 'ansible.legacy.' + action):
+            if action and task.action not in actions:
                 continue
             if task._role is None or task._role.get_name() != '%s.%s' % (NAMESPACE, role):
                 continue
@@ -378,6 +383,10 @@ class RolePlay(object):
                                        shared_loader_obj=None, collection_list=final.collections)
             if sink is not None:
                 action._shared_loader_obj = _Loaders(sink)
+                if final.action == FILES:
+                    # The module's arguments are what it would write: the files with their rendered content.
+                    action._execute_module = lambda module_name, module_args, task_vars: (
+                        sink.extend(module_args['files']) or {'changed': True, 'results': module_args['files']})
             result = action.run(task_vars=variables)
         except Exception as exc:  # pylint: disable=broad-except
             # TaskExecutor.run() turns any exception of the task into a failed result, so does this.
@@ -385,6 +394,7 @@ class RolePlay(object):
         if sink is not None:
             result['_rendered_src'] = final.args.get('src')
             result['_rendered_dest'] = final.args.get('dest')
+            result['_rendered_files'] = final.args.get('files')
         return result
 
     def _apply(self, task, host, outcomes):
@@ -409,8 +419,8 @@ class RolePlay(object):
             manager.set_nonpersistent_facts(host, {task.register: registered})
 
     def render(self, task, host):
-        """The files ``task`` (an ansible.builtin.template task) writes for ``host``: one Rendered per item
-        (none when its ``when`` does not hold)."""
+        """The files ``task`` (an ansible.builtin.template task, or a webops.tornado.files task: its templates) writes for
+        ``host``: one Rendered per item (none when its ``when`` does not hold)."""
         if not self._guarded_applies(task, host):
             return []
         variables = self.task_vars(task, host)
@@ -430,6 +440,13 @@ class RolePlay(object):
             result = self._execute(task, item_vars, sink=sink)
             if result.get('failed'):
                 raise TaskFailed(task, result)
+            if task.action == FILES:
+                # The files it renders from a template (content it is given is not rendered here).
+                given = result['_rendered_files']
+                assert len(sink) == len(given), result
+                rendered.extend(Rendered(wanted['src'], written['dest'], written['content'])
+                                for wanted, written in zip(given, sink) if 'src' in wanted)
+                continue
             assert len(sink) == 1, result
             rendered.append(Rendered(result['_rendered_src'], result['_rendered_dest'], sink[0]))
         return rendered

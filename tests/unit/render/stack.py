@@ -21,7 +21,7 @@ import os
 
 import yaml
 
-from role_render import Deployment, TaskFailed
+from role_render import FILES, Deployment, TaskFailed
 
 TOPOLOGIES = {
     # One host in both groups (the single-host deployment): backends on loopback, no firewall.
@@ -254,13 +254,18 @@ class Site(object):
                 if role == 'app':
                     # tasks/prepare.yml draws the run's random value before config.yml (one run_once task).
                     self.deployment.set_facts(host, {'__app_secret_seed': 'S' * 64})
-                    self._steps(role, host, [t for t in self._tasks(role, 'config.yml')
-                                             if t.action in ('ansible.builtin.slurp', 'ansible.builtin.assert', 'ansible.builtin.set_fact')])
+                    steps = []
+                    for task in self._tasks(role, 'config.yml'):
+                        if task.action == FILES:
+                            break
+                        if task.action in ('ansible.builtin.slurp', 'ansible.builtin.assert', 'ansible.builtin.set_fact'):
+                            steps.append(task)
+                    self._steps(role, host, steps)
                     templates = play.find(action='template', path='config.yml')
                 elif role == 'firewall':
                     before = []
                     for task in self._tasks(role, 'tasks/main.yml'):
-                        if task.action == 'ansible.builtin.template':
+                        if task.action in ('ansible.builtin.template', FILES):
                             break
                         if task.action in ('ansible.builtin.command', 'ansible.builtin.assert', 'webops.tornado.check_inputs'):
                             before.append(task)
@@ -270,7 +275,13 @@ class Site(object):
                     self._steps(role, host, self._tasks(role, 'install.yml'))
                     templates = play.find(action='template', path='tasks/render.yml') + play.find(action='template', path='service.yml')
                     for nginx_site in self.nginx_sites(host):
-                        self.deployment.set_facts(host, {'__nginx_site': nginx_site})
+                        # tasks/tls.yml reads or makes the site's pair on the host; the files task that writes the
+                        # certificate beside the site needs one (its content is not checked here).
+                        known = play.template(play.one(action='template', path='tasks/render.yml'), host,
+                                              '{{ __nginx_site_tls | default({}) }}')
+                        pair = {'pair': {'certificate': 'CERTIFICATE', 'key': 'KEY'}}
+                        self.deployment.set_facts(host, {'__nginx_site': nginx_site, '__nginx_site_tls': dict(
+                            known, **{nginx_site['name']: dict(pair, **known.get(nginx_site['name'], {}))})})
                         self._steps(role, host, self._tasks(role, 'site_prepare.yml'))
                         site_templates = play.find(action='template', path='site_render.yml')
                         if nginx_site['acme']:
