@@ -6,15 +6,34 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-# nginx skips a backend that refused a connection for its upstream fail_timeout (1s by default), counted
-# in whole seconds: a process just restarted may be skipped for up to 2 s after it answers its health check.
-MARKED_SECONDS = 2
+import math
+import re
+
+# nginx skips a backend that refused a connection for its upstream fail_timeout, counted in whole seconds: a
+# process just restarted may be skipped for up to that timeout plus one second after it answers its health check.
+# The units of an nginx time, in seconds (nginx's own; an empty value is nginx's default, 10s).
+_UNITS = {'ms': 0.001, 's': 1, '': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'M': 2592000, 'y': 31536000}
+_NGINX_DEFAULT_FAIL_TIMEOUT = 10.0
 
 
-def rolling_pause(hostvars, hosts, name, restarting, pause=None):
+def nginx_seconds(value):
+    """Seconds of an nginx time such as 1s, 500ms or 1m30s (the kind nginx_time accepts); None or '' is nginx's
+    default fail_timeout."""
+    text = '' if value is None else str(value)
+    if not text:
+        return _NGINX_DEFAULT_FAIL_TIMEOUT
+    parts = re.findall(r'([0-9]+)(ms|s|m|h|d|w|M|y)?', text)
+    if not parts or ''.join(number + unit for number, unit in parts) != text:
+        raise ValueError('not an nginx time: %r' % (value,))
+    return sum(int(number) * _UNITS[unit] for number, unit in parts)
+
+
+def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=('1s',)):
     """Seconds the rolling restart of app ``name`` waits after a process is healthy before it stops the next one.
 
-    ``pause`` (app_rolling_pause) wins when it is given. Otherwise: each host of ``restarting`` (the hosts
+    ``pause`` (app_rolling_pause) wins when it is given. ``fail_timeouts``: nginx_upstream_fail_timeout as the
+    load balancers of the app have it; the longest one counts. Above 1s, the restart waits that timeout plus one
+    second (rounded up), as a restarted process may be skipped that long. Otherwise: each host of ``restarting`` (the hosts
     that restart at the same time, Ansible's batch) has at most two backends nginx may be skipping at a
     time, the one it stops and the one it restarted just before. When the app's upstream (the backends of
     every host of ``hosts`` whose app_export names the app) keeps two more than that, nginx always has a
@@ -24,6 +43,10 @@ def rolling_pause(hostvars, hosts, name, restarting, pause=None):
     """
     if pause is not None and str(pause) != '':
         return int(pause)
+    longest = max([nginx_seconds(value) for value in fail_timeouts] or [1])
+    marked = int(math.ceil(longest)) + 1
+    if longest > 1:
+        return marked
     backends = 0
     restarting_hosts = 0
     for host in dict.fromkeys(hosts):
@@ -34,7 +57,7 @@ def rolling_pause(hostvars, hosts, name, restarting, pause=None):
         backends += len(export.get('backends') or [])
         restarting_hosts += host in restarting
     skipped = 2 * max(restarting_hosts, 1)
-    return 0 if backends - skipped >= 2 else MARKED_SECONDS
+    return 0 if backends - skipped >= 2 else marked
 
 
 class FilterModule(object):

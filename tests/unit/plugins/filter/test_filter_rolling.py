@@ -72,8 +72,41 @@ def test_never_zero_unless_two_backends_stay_untouched(processes, data):
     restarting = data.draw(st.lists(st.sampled_from(sorted(facts)), min_size=1, unique=True))
     pause = rolling.rolling_pause(facts, sorted(facts), 'shop', restarting, None)
     skipped = sum(min(2, processes[int(host[3:])]) for host in restarting)
-    assert pause in (0, rolling.MARKED_SECONDS)
+    assert pause in (0, 2)
     if pause == 0:
         assert sum(processes) - skipped >= 2
     if sum(processes) - 2 * len(restarting) >= 2:
         assert pause == 0
+
+
+@pytest.mark.parametrize('value, seconds', [
+    ('1s', 1), ('1', 1), ('500ms', 0.5), ('1m30s', 90), ('2h', 7200), ('', 10), (None, 10)])
+def test_nginx_times_in_seconds(value, seconds):
+    assert rolling.nginx_seconds(value) == seconds
+
+
+@pytest.mark.parametrize('value', ['1 s', '1x', 's', '1s;', '-1s', '1s\n'])
+def test_what_is_not_an_nginx_time_is_refused(value):
+    with pytest.raises(ValueError):
+        rolling.nginx_seconds(value)
+
+
+@pytest.mark.parametrize('fail_timeouts, expected', [
+    (['1s'], 0), (['500ms', '1s'], 0), ([], 0),
+    # A longer timeout anywhere: wait that long plus one second, however many backends there are.
+    (['1s', '5s'], 6), (['1500ms'], 3), ([''], 11), (['1m'], 61)])
+def test_a_longer_fail_timeout_is_waited_out(fail_timeouts, expected):
+    facts = hostvars(('web1', 'shop', 8))
+    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], None, fail_timeouts) == expected
+    # A pause set by hand still wins.
+    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], 1, fail_timeouts) == 1
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=999), st.sampled_from(['ms', 's', 'm', 'h', ''])),
+                min_size=1, max_size=3))
+def test_never_shorter_than_what_nginx_skips(parts):
+    """Whatever the timeout: the pause is 0 only for 1s or less, and otherwise at least the timeout plus one second."""
+    value = ''.join('%d%s' % part for part in parts)
+    seconds = rolling.nginx_seconds(value)
+    pause = rolling.rolling_pause(hostvars(('web1', 'shop', 8)), ['web1'], 'shop', ['web1'], None, [value])
+    assert pause == 0 if seconds <= 1 else pause >= seconds + 1
