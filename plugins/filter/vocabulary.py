@@ -188,7 +188,7 @@ def _site_id(name):
     return re.sub(r'[^a-z0-9_]', '_', str(name).lower())
 
 
-def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machine_key=None):
+def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machine_key=None, prefix='nginx_'):
     """The sites nginx on ``inventory_hostname`` serves: one per app the app hosts export (app_exports).
 
     ``apps`` is the list of apps (``tornado_apps``: each a mapping with ``app_name`` and any of the
@@ -197,7 +197,8 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machin
     ``export`` (the first app host's), ``exports`` (every one), ``local`` (the export of the app on this machine,
     ``machine_key``: this host's or another name's of it; or None),
     ``upstream`` (upstream_servers of the app's hosts only, each backend with the app's ``health_path``), ``settings`` (the defaults, overridden by
-    the app's entry), ``tls`` and ``acme`` (whether the settings turn them on), ``default_server``
+    the app's entry), ``tls`` and ``acme`` (whether the settings turn them on; ``prefix``: the settings'
+    role, nginx_ or haproxy_), ``default_server``
     (the first site: the apps' order, then the order of the app hosts) and ``files`` (``layout``, a
     mapping of paths with ``{name}``, for this app).
     """
@@ -218,9 +219,9 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machin
         upstream = upstream_servers(group, inventory_hostname, machine_key)
         for backend in upstream['backends'] + upstream['unreachable']:
             backend['health_path'] = group[0]['export'].get('health_path')
-        tls = (len(str(settings.get('nginx_tls_certificate') or '')) > 0
-               or len(str(settings.get('nginx_tls_certificate_file') or '')) > 0
-               or _flag(settings.get('nginx_tls_self_signed')) or _flag(settings.get('nginx_tls_acme')))
+        tls = (len(str(settings.get(prefix + 'tls_certificate') or '')) > 0
+               or len(str(settings.get(prefix + 'tls_certificate_file') or '')) > 0
+               or _flag(settings.get(prefix + 'tls_self_signed')) or _flag(settings.get(prefix + 'tls_acme')))
         sites.append({
             'name': name,
             'id': _site_id(name),
@@ -230,7 +231,7 @@ def nginx_sites(exports, apps, defaults, inventory_hostname, layout=None, machin
             'upstream': upstream,
             'settings': settings,
             'tls': tls,
-            'acme': _flag(settings.get('nginx_tls_acme')),
+            'acme': _flag(settings.get(prefix + 'tls_acme')),
             'default_server': index == 0,
             'files': dict((key, path.format(name=name)) for key, path in (layout or {}).items()),
         })
@@ -250,10 +251,11 @@ def nginx_retired_files(found, sites, layout):
     return [path.format(name=name) for name in retired for path in layout.values()]
 
 
-def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps', sites=None):
+def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps', sites=None, prefix='nginx_'):
     """What is wrong with the list of apps as nginx reads it, one sentence each, naming ``variable``.
 
-    Each entry must be a mapping with a string ``app_name`` given once; an ``nginx_*`` key must be a
+    Each entry must be a mapping with a string ``app_name`` given once; a key of ``prefix`` (nginx_, or
+    haproxy_ as the haproxy role reads them) must be a
     setting of one site (``site_keys``), not of the whole load balancer; two exported apps must not
     share an nginx name (``id``: the upstream and the maintenance variables), nor two ``sites``
     (nginx_sites) a server name: nginx would send every request for it to the first and only warn.
@@ -273,7 +275,7 @@ def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'
             problems.append('%s: app_name %s is given twice.' % (where, name))
         seen.add(name)
         for key in sorted(entry):
-            if isinstance(key, str) and key.startswith('nginx_') and key not in site_keys:
+            if isinstance(key, str) and key.startswith(prefix) and key not in site_keys:
                 problems.append('%s: %s is a setting of the whole load balancer, not of one app: set it '
                                 'as a variable of the load-balancer hosts.' % (where, key))
     ids = {}
@@ -285,14 +287,54 @@ def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps'
                             'than case and punctuation.' % (' and '.join(sorted(set(names))), _site_id(names[0])))
     owners = {}
     for site in sites or []:
-        for server_name in str(site['settings'].get('nginx_server_name', '')).lower().split():
+        for server_name in str(site['settings'].get(prefix + 'server_name', '')).lower().split():
             owners.setdefault(server_name, []).append(str(site['name']))
     for server_name, names in sorted(owners.items()):
         if len(names) > 1:
-            problems.append('The apps %s both answer to the server name %s (nginx_server_name): nginx would send '
+            problems.append('The apps %s both answer to the server name %s (%sserver_name): %s would send '
                             'all of its requests to %s. Give each app its own names in %s.'
-                            % (' and '.join(names), server_name, names[0], variable))
+                            % (' and '.join(names), server_name, prefix, prefix.rstrip('_'), names[0], variable))
     return problems
+
+
+# The settings of an app's site at its load balancers (nginx_site_problems checks them), by role.
+LB_PREFIXES = ('nginx_', 'haproxy_')
+
+# What HAProxy does not take in a server's name (letters, digits and "_.:-" only).
+_HAPROXY_NAME_UNSAFE = re.compile(r'[^A-Za-z0-9_.:-]')
+
+
+def haproxy_server_name(host, port):
+    """The name of one backend (an app host's process) in HAProxy's configuration, stats page and runtime
+    API: the host's inventory name and the port, as the haproxy role writes it and the app role drains it."""
+    return '%s_%d' % (_HAPROXY_NAME_UNSAFE.sub('_', str(host)), int(port))
+
+
+def haproxy_backend_name(app_name):
+    """The HAProxy backend of one app (its frontends have names that never start with app-)."""
+    return 'app-%s' % app_name
+
+
+def haproxy_backends(sites):
+    """One HAProxy backend per site (nginx_sites): ``name`` (haproxy_backend_name), ``site`` (the app's name),
+    ``health_path``, and ``servers``, one per process of every app host, each {name (haproxy_server_name),
+    address (IPv6 in brackets), port}, without duplicates, in the sites' order."""
+    blocks = []
+    for site in sites:
+        servers = []
+        seen = set()
+        for backend in site['upstream']['backends']:
+            key = (backend['host'], int(backend['port']))
+            if key in seen:
+                continue
+            seen.add(key)
+            address = str(backend['address'])
+            servers.append({'name': haproxy_server_name(backend['host'], backend['port']),
+                            'address': '[%s]' % address if ':' in address else address,
+                            'port': int(backend['port'])})
+        blocks.append({'name': haproxy_backend_name(site['name']), 'site': site['name'],
+                       'health_path': site['export'].get('health_path') or '/', 'servers': servers})
+    return blocks
 
 
 # Options of one run of a playbook (-e), never of an app: an entry of tornado_apps may not set them.
@@ -323,13 +365,13 @@ def app_entry_problems(apps, app_keys, variable='tornado_apps'):
             continue
         where = '%s[%d] (%s)' % (variable, index, entry['app_name'])
         for key in sorted(entry, key=str):
-            if key == 'app_name' or (isinstance(key, str) and key.startswith('nginx_')):
+            if key == 'app_name' or (isinstance(key, str) and key.startswith(LB_PREFIXES)):
                 continue
             if key in RUN_OPTIONS:
                 problems.append('%s: %s is an option of one run (-e %s=...), not a setting of an app.' % (where, key, key))
             elif key not in app_keys:
                 problems.append('%s: %s is not a variable of webops.tornado.app; an entry takes app_name, the app_* '
-                                'variables and the nginx_* settings of its site.' % (where, key))
+                                'variables and the nginx_* or haproxy_* settings of its site.' % (where, key))
     return problems
 
 
@@ -341,4 +383,6 @@ class FilterModule(object):
                 'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
                 'upstream_servers': upstream_servers, 'nginx_sites': nginx_sites,
                 'nginx_site_problems': nginx_site_problems, 'nginx_retired_files': nginx_retired_files,
-                'app_entry': app_entry, 'app_entry_problems': app_entry_problems}
+                'app_entry': app_entry, 'app_entry_problems': app_entry_problems,
+                'haproxy_server_name': haproxy_server_name, 'haproxy_backend_name': haproxy_backend_name,
+                'haproxy_backends': haproxy_backends}
