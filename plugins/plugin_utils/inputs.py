@@ -443,10 +443,11 @@ def check_relative_file(value, **_params):
     return None
 
 
-def check_mime_types(value, **_params):
+def check_mime_types(value, html=False, **_params):
+    """MIME types to compress; text/html only where the compressor has no list of its own (``html``: HAProxy)."""
     if not isinstance(value, list) or any(_MIME.fullmatch(str(v)) is None for v in value):
         return 'a list of MIME types such as text/css'
-    if 'text/html' in value:
+    if 'text/html' in value and not html:
         return 'a list of MIME types without text/html (nginx always compresses it and warns about a duplicate)'
     return None
 

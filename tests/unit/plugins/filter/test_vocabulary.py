@@ -22,12 +22,16 @@ def test_filters_are_registered():
                        'upstream_servers': vocabulary.upstream_servers, 'nginx_sites': vocabulary.nginx_sites,
                        'nginx_site_problems': vocabulary.nginx_site_problems,
                        'nginx_retired_files': vocabulary.nginx_retired_files,
-                       'app_entry': vocabulary.app_entry, 'app_entry_problems': vocabulary.app_entry_problems}
+                       'app_entry': vocabulary.app_entry, 'app_entry_problems': vocabulary.app_entry_problems,
+                       'haproxy_server_name': vocabulary.haproxy_server_name,
+                       'haproxy_backend_name': vocabulary.haproxy_backend_name,
+                       'haproxy_backends': vocabulary.haproxy_backends}
 
 
 @pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
                                   'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems', 'nginx_retired_files',
-                                  'app_entry', 'app_entry_problems'])
+                                  'app_entry', 'app_entry_problems', 'haproxy_server_name', 'haproxy_backend_name',
+                                  'haproxy_backends'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
     assert plugin is not None
