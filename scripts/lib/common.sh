@@ -211,6 +211,31 @@ wt_ensure_mitogen_link() {
   ln -sfn "$plugins" "$WT_BUILD/mitogen"
 }
 
+# The unit tests check the HAProxy configurations they render with HAProxy's own parser (haproxy -c), the
+# version Debian ships. The package and the libraries it needs are unpacked into .build/haproxy, not
+# installed: no service starts on this machine. .build/haproxy/haproxy runs it.
+wt_ensure_haproxy_check() {
+  local dir="$WT_BUILD/haproxy"
+  [[ -x "$dir/haproxy" ]] && "$dir/haproxy" -v >/dev/null 2>&1 && return 0
+  wt_with_lock haproxy-check _wt_unpack_haproxy "$dir"
+}
+
+_wt_unpack_haproxy() {
+  local dir="$1" deb packages=(haproxy liblua5.3-0 libopentracing-c-wrapper0 libopentracing1)
+  rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
+  (cd "$dir/debs" && { apt-get download "${packages[@]}" >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get download "${packages[@]}"; }; }) || wt_die "cannot download ${packages[*]} from Debian's archive"
+  for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
+  cat >"$dir/haproxy" <<'SCRIPT'
+#!/bin/sh
+# Debian's haproxy, unpacked by scripts/lib/common.sh (wt_ensure_haproxy_check), with its libraries.
+root="$(dirname "$0")/root"
+LD_LIBRARY_PATH="$(find "$root" -name '*.so*' -printf '%h:' | tr -s ':')" exec "$root/usr/sbin/haproxy" "$@"
+SCRIPT
+  chmod 0755 "$dir/haproxy"
+  "$dir/haproxy" -v >/dev/null || wt_die "the unpacked haproxy does not run (see $dir)"
+}
+
 # Environment every tool run by the scripts needs. Collections bundled by the `ansible` pip
 # package are still found: ansible scans sys.path for ansible_collections as well.
 wt_activate() {
@@ -229,6 +254,7 @@ wt_bootstrap() {
   wt_ensure_venv "$WT_VENV" "$WT_ROOT/requirements-dev.txt" "$WT_ROOT/requirements.txt"
   wt_ensure_collection_link
   wt_ensure_mitogen_link
+  wt_ensure_haproxy_check
   wt_activate
 }
 

@@ -4,7 +4,8 @@
 """playbooks/site.yml on the controller: every check of every role, then every template, for every host.
 
 ``Site(topology).run(inputs)`` sets ``inputs`` as inventory variables of every host and goes through the
-roles as site.yml does: the check play (limits, app's checks and app_export, supervisor, firewall, nginx;
+roles as site.yml does: the check play (limits, app's checks and app_export, supervisor, firewall, nginx or
+haproxy as each load balancer's tornado_load_balancer says;
 any refusal stops the run, as ``any_errors_fatal`` does), then each role's templates on the hosts of its
 group. Tasks run through ``role_render`` (ansible-core's own objects). What a task would read on a host is
 given here, as a plain Debian 12 host answers it: ``HOST_FACTS`` (webops.tornado.host_facts: a few
@@ -71,14 +72,17 @@ NOFILE_CEILING = {'changed': False, 'grantable': True, 'ceiling': None, 'hard_li
 
 # Where each role runs (playbooks/site.yml) and the order of the check play.
 ROLE_GROUPS = [('limits', None), ('app', 'tornado_app'), ('supervisor', 'tornado_app'), ('firewall', 'tornado_app'),
-               ('nginx', 'tornado_lb')]
+               ('nginx', 'tornado_lb'), ('haproxy', 'tornado_lb')]
+# A load balancer runs one of these, as its tornado_load_balancer says (site.yml): nginx unless it says haproxy.
+LOAD_BALANCERS = ('nginx', 'haproxy')
 # The roles a variable of each role can reach: through app_export (app), through limits_nofile (limits).
 DOWNSTREAM = {
-    'app': ('app', 'supervisor', 'firewall', 'nginx'),
-    'limits': ('limits', 'supervisor', 'nginx'),
+    'app': ('app', 'supervisor', 'firewall', 'nginx', 'haproxy'),
+    'limits': ('limits', 'supervisor', 'nginx', 'haproxy'),
     'supervisor': ('supervisor',),
     'firewall': ('firewall',),
     'nginx': ('nginx',),
+    'haproxy': ('haproxy',),
 }
 
 
@@ -145,6 +149,7 @@ class Site(object):
             'nginx': self.deployment.play('nginx', tasks_from=NGINX_TASKS_FROM,
                                           task_vars={'render': staging, 'validate_site': binding, 'site_prepare': binding,
                                                      'tls': binding, 'site_render': dict(binding, **staging), 'acme': binding}),
+            'haproxy': self.deployment.play('haproxy', tasks_from=('inputs', 'main', 'validate')),
         }
         self.inputs = set()
 
@@ -189,6 +194,12 @@ class Site(object):
                                                       'distribution_release': 'bookworm'})
         self.inputs = set(inputs).union(*[set(more) for more in host_inputs.values()])
         self.given = given
+        self.load_balancer = dict((host, str(dict(inputs, **host_inputs.get(host, {})).get('tornado_load_balancer', 'nginx')))
+                                  for host in self.hosts)
+
+    def runs(self, role, host):
+        """Whether site.yml runs ``role`` on ``host`` (a load balancer runs the one it chose)."""
+        return role not in LOAD_BALANCERS or self.load_balancer.get(host, 'nginx') == role
 
     # --- the run -----------------------------------------------------------------------------------
 
@@ -228,11 +239,14 @@ class Site(object):
         for role, group in ROLE_GROUPS:
             if role in roles:
                 for host in self.hosts_of(group):
-                    self._steps(role, host, self._tasks(role, 'inputs.yml'))
+                    if self.runs(role, host):
+                        self._steps(role, host, self._tasks(role, 'inputs.yml'))
         for role, group in ROLE_GROUPS:
-            if role not in roles and not (role == 'app' and ('supervisor' in roles or 'firewall' in roles or 'nginx' in roles)):
+            if role not in roles and not (role == 'app' and set(roles) & {'supervisor', 'firewall', 'nginx', 'haproxy'}):
                 continue
             for host in self.hosts_of(group):
+                if not self.runs(role, host):
+                    continue
                 if role == 'nginx':
                     # main.yml loads the distro's vars (include_vars) before it includes validate.yml.
                     self._steps(role, host, self.plays[role].find(action='include_vars'))
@@ -251,6 +265,8 @@ class Site(object):
                 continue
             play = self.plays[role]
             for host in self.hosts_of(group):
+                if not self.runs(role, host):
+                    continue
                 if role == 'app':
                     # tasks/prepare.yml draws the run's random value before config.yml (one run_once task).
                     self.deployment.set_facts(host, {'__app_secret_seed': 'S' * 64})
@@ -289,6 +305,9 @@ class Site(object):
                         self._render_templates(role, host, site_templates, outcome)
                         link = play.args(play.one(action='file', path='site_render.yml', name='Enable the site'), host)
                         outcome.links.setdefault(host, {})[link['dest']] = link['src']
+                elif role == 'haproxy':
+                    # validate.yml read the sites (__haproxy_sites); tls.yml writes each pair with copy.
+                    templates = play.find(action='template', path='tasks/main.yml')
                 else:
                     templates = play.find(action='template')
                 self._render_templates(role, host, templates, outcome)

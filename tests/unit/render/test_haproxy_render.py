@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""webops.tornado.haproxy as site.yml renders it (tornado_load_balancer: haproxy), checked by HAProxy's own
+parser: Debian's haproxy, unpacked by scripts/test's setup into .build/haproxy (never installed), runs
+``haproxy -c`` on every configuration rendered here."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import role_render
+
+from ansible_collections.webops.tornado.plugins.filter import vocabulary
+
+HAPROXY = os.environ.get('WT_HAPROXY', os.path.join(role_render.REPO, '.build', 'haproxy', 'haproxy'))
+CONFIG = '/etc/haproxy/haproxy.cfg'
+
+needs_haproxy = pytest.mark.skipif(not os.access(HAPROXY, os.X_OK),
+                                   reason='%s is missing: run ./scripts/test --only setup' % HAPROXY)
+
+
+@pytest.fixture(scope='module')
+def one_host(sites):
+    return sites('one_host')
+
+
+@pytest.fixture(scope='module')
+def split(sites):
+    return sites('split')
+
+
+def rendered(outcome, host):
+    return dict((r.dest, r.text) for h, role, r in outcome.files if h == host and role == 'haproxy')
+
+
+def haproxy_check(text, tmp_path, tls_names=()):
+    """``haproxy -c`` on ``text``: this machine has no haproxy account (the workers' user is the only line
+    changed), and the TLS list points at pairs made here for ``tls_names``."""
+    text = re.sub(r'(?m)^(\s+)(user|group) haproxy$', r'\1\2 root', text)
+    crt_list = tmp_path / 'crt-list.txt'
+    lines = []
+    for name in tls_names:
+        pem = tmp_path / ('%s.pem' % name)
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+                        '-days', '1', '-subj', '/CN=%s' % name, '-keyout', str(pem) + '.key', '-out', str(pem) + '.crt'],
+                       check=True, capture_output=True)
+        pem.write_text((tmp_path / (pem.name + '.crt')).read_text() + (tmp_path / (pem.name + '.key')).read_text())
+        lines.append(str(pem))
+    crt_list.write_text(''.join(line + '\n' for line in lines))
+    text = text.replace('crt-list /etc/haproxy/webops-tornado/crt-list.txt', 'crt-list %s' % crt_list)
+    config = tmp_path / 'haproxy.cfg'
+    config.write_text(text)
+    env = dict(os.environ, WEBOPS_TORNADO_STATS_AUTH='check:check')
+    return subprocess.run([HAPROXY, '-c', '-f', str(config)], capture_output=True, text=True, env=env)
+
+
+def directives(text, section):
+    """The lines of one section (``backend app-demo``...), stripped, comments left out."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line and not line[0].isspace():
+            inside = line.strip() == section
+            continue
+        if inside and line.strip() and not line.strip().startswith('#'):
+            lines.append(line.strip())
+    return lines
+
+
+@needs_haproxy
+def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_path(one_host, tmp_path):
+    outcome = one_host.run({'tornado_load_balancer': 'haproxy'})
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    files = rendered(outcome, 'web1')
+    assert sorted(files) == [CONFIG, '/etc/systemd/system/haproxy.service.d/webops-tornado.conf']
+    # nginx does not run where HAProxy was chosen
+    assert not [r for _h, role, r in outcome.files if role == 'nginx']
+    text = files[CONFIG]
+    check = haproxy_check(text, tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    backend = directives(text, 'backend app-demo')
+    assert ['server web1_%d 127.0.0.1:%d' % (port, port) for port in range(8000, 8004)] == [
+        line for line in backend if line.startswith('server ')]
+    assert 'http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost' in backend
+    assert 'default-server check inter 1000ms fall 2 rise 1' in backend
+    public = directives(text, 'frontend public')
+    for header in ('X-Real-IP %[src]', 'X-Forwarded-For %[src]'):
+        assert 'http-request set-header %s' % header in public
+    assert 'bind :80' in public and not [line for line in public if ':443' in line]
+    assert 'http-request deny deny_status 413 if { req.hdr_val(content-length) gt 52428800 }' in public
+    # the password is named, never written
+    assert 'stats auth "${WEBOPS_TORNADO_STATS_AUTH}"' in directives(text, 'listen stats')
+    assert 'bind 127.0.0.1:8404' in directives(text, 'listen stats')
+
+
+@needs_haproxy
+def test_several_apps_behind_haproxy_are_routed_by_host_with_tls_and_a_redirect(split, tmp_path):
+    apps = [{'app_name': 'blog', 'haproxy_server_name': 'blog.example.com *.blog.example.com'},
+            {'app_name': 'demo', 'haproxy_server_name': '.shop.example.com', 'haproxy_tls_self_signed': True,
+             'haproxy_tls_self_signed_names': ['shop.example.com']}]
+    outcome = split.run({'tornado_apps': apps, 'tornado_load_balancer': 'haproxy'}, host_inputs={'app2': {'app_name': 'blog'}})
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    text = rendered(outcome, 'lb1')[CONFIG]
+    check = haproxy_check(text, tmp_path, tls_names=['demo'])
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert [line for line in directives(text, 'backend app-blog') if line.startswith('server ')] == [
+        'server app2_%d 10.0.1.12:%d' % (port, port) for port in range(8000, 8004)]
+    assert [line for line in directives(text, 'backend app-demo') if line.startswith('server ')] == [
+        'server app1_%d 10.0.1.11:%d' % (port, port) for port in range(8000, 8004)]
+    public = directives(text, 'frontend public')
+    assert 'bind :443 ssl crt-list /etc/haproxy/webops-tornado/crt-list.txt alpn h2,http/1.1' in public
+    assert 'acl site_blog req.hdr(host),field(1,:),lower -m str blog.example.com' in public
+    assert 'acl site_blog req.hdr(host),field(1,:),lower -m end .blog.example.com' in public
+    assert 'acl site_demo req.hdr(host),field(1,:),lower -m str shop.example.com' in public
+    assert 'acl site_demo req.hdr(host),field(1,:),lower -m end .shop.example.com' in public
+    # blog is listed first: it takes any other name; only demo (TLS) redirects to HTTPS
+    assert 'http-request set-var(txn.site) str(blog) if !{ var(txn.site) -m found }' in public
+    assert [line for line in public if 'redirect' in line] == [
+        'http-request redirect scheme https code 301 if !{ ssl_fc } { var(txn.site) -m str demo }']
+
+
+@pytest.mark.parametrize('inputs, message', [
+    ({'tornado_apps': [{'app_name': 'demo', 'haproxy_maxconn': 10}]}, 'haproxy_maxconn is a setting of the whole load balancer'),
+    ({'tornado_apps': [{'app_name': 'demo', 'haproxy_server_name': 'a.example.com\n    server x 1.2.3.4:80'}]},
+     'app demo: haproxy_server_name must be '),
+    ({'haproxy_stats_password': 'short'}, 'haproxy_stats_password'),
+    ({'haproxy_gzip_types': ['text/html', 'text/css\n    stats enable']}, 'haproxy_gzip_types'),
+    ({'haproxy_tls_certificate': 'x'}, 'haproxy_tls_certificate'),
+])
+def test_a_bad_haproxy_value_is_refused_naming_it_before_any_template(one_host, inputs, message):
+    outcome = one_host.run(dict(inputs, tornado_load_balancer='haproxy'))
+    assert outcome.files == []
+    assert outcome.refusal.role == 'haproxy', outcome.refusal
+    assert message in ' '.join(outcome.refusal.messages), outcome.refusal
+
+
+def test_two_apps_without_names_are_refused_as_haproxy_could_route_only_one(split):
+    outcome = split.run({'tornado_load_balancer': 'haproxy'}, host_inputs={'app2': {'app_name': 'blog'}})
+    assert outcome.files == []
+    assert 'both answer to the server name _ (haproxy_server_name)' in ' '.join(outcome.refusal.messages), outcome.refusal
+
+
+# Any inventory name and port: the server's name is one HAProxy takes, the same for the haproxy role's config
+# and the app role's drain, and distinct for distinct ports of one host.
+@needs_haproxy
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(host=st.text(min_size=1, max_size=40), ports=st.lists(st.integers(1, 65535), min_size=1, max_size=4, unique=True))
+def test_any_host_name_gives_servers_haproxy_accepts(tmp_path, host, ports):
+    names = [vocabulary.haproxy_server_name(host, port) for port in ports]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r'[A-Za-z0-9_.:-]+_[0-9]+', name) for name in names)
+    text = ('defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\n'
+            'frontend public\n    bind 127.0.0.1:8080\n    default_backend {0}\n\nbackend {0}\n{1}').format(
+        vocabulary.haproxy_backend_name('demo'),
+        ''.join('    server %s 127.0.0.1:%d\n' % (name, port) for name, port in zip(names, ports)))
+    config = tmp_path / 'servers.cfg'
+    config.write_text(text)
+    check = subprocess.run([HAPROXY, '-c', '-f', str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, text + check.stdout + check.stderr
