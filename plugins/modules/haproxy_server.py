@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: haproxy_server
-short_description: Drain one server of an HAProxy backend before it restarts, and put it back once HAProxy checks it healthy
+short_description: Drain one server of an HAProxy backend before it restarts, then put it back once HAProxy checks it healthy
 version_added: 0.5.0
 description:
   - Talks to HAProxy's runtime API (its admin-level stats socket) on the load balancer it runs on.
