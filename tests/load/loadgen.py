@@ -18,7 +18,8 @@ when the connection dropped without a close frame), and the holder reconnects an
 again, as a browser's reconnect logic would.
 
 --url https://ADDRESS with --cafile (and --server-name, the name the certificate is for, sent as SNI and
-Host and checked against the certificate) loads nginx over TLS, verifying every connection's certificate.
+Host and checked against the certificate) loads nginx over TLS, verifying every connection's certificate; the
+WebSockets then go over wss, checked the same way.
 
 Like a browser, a client retries a request once on a new connection when the server closed its kept-alive
 connection before answering (nginx closes its idle connections when it reloads); the report counts these
@@ -221,7 +222,7 @@ class WebSocketStats(object):
                 self.details.append(detail)
 
 
-def websocket_holder(url, origin, stats, stop, deadline, index):
+def websocket_holder(url, origin, stats, stop, deadline, index, sslopt=None):
     """Hold one WebSocket open, echo every second; on a server close record the code and reconnect."""
     import websocket  # websocket-client, from requirements-dev.txt; only needed with --websockets
     ws = None
@@ -229,7 +230,7 @@ def websocket_holder(url, origin, stats, stop, deadline, index):
     while not stop.is_set() and time.monotonic() < deadline:
         if ws is None:
             try:
-                ws = websocket.create_connection(url, timeout=5, origin=origin)
+                ws = websocket.create_connection(url, timeout=5, origin=origin, sslopt=sslopt)
                 stats.add("opened")
                 failures_in_a_row = 0
             except Exception as exc:  # the backend may be restarting: retry, give up after 10 s
@@ -322,8 +323,6 @@ def main():
     check_target(target.hostname)
     tls = None
     if target.scheme == "https":
-        if args.websockets:
-            sys.exit("loadgen: --websockets needs an http:// URL")
         tls = (ssl.create_default_context(cafile=args.cafile), args.server_name or target.hostname)
     seconds = min(args.seconds, MAX_SECONDS)
     stats = Stats()
@@ -339,8 +338,15 @@ def main():
         for i, client in enumerate(clients)]
     ws_stats = WebSocketStats()
     host = target.hostname + ("" if target.port in (None, 80) else ":%d" % target.port)
-    threads += [threading.Thread(target=websocket_holder, daemon=True, args=(
-        "ws://%s/ws" % host, "http://%s" % host, ws_stats, stop, deadline, i)) for i in range(min(args.websockets, 20))]
+    if tls:
+        # wss: the certificate checked as for the requests, for the name sent as SNI.
+        host = target.hostname + ("" if target.port in (None, 443) else ":%d" % target.port)
+        urls = ("wss://%s/ws" % host, "https://%s" % host)
+        sslopt = {"ca_certs": args.cafile, "server_hostname": tls[1], "check_hostname": True}
+    else:
+        urls, sslopt = ("ws://%s/ws" % host, "http://%s" % host), None
+    threads += [threading.Thread(target=websocket_holder, daemon=True, args=urls + (ws_stats, stop, deadline, i, sslopt))
+                for i in range(min(args.websockets, 20))]
     for thread in threads:
         thread.start()
     while time.monotonic() < deadline and any(t.is_alive() for t in threads):
