@@ -43,8 +43,9 @@ def _names(apps):
 
 def status_report(hostvars, app_hosts, lb_hosts, apps=None):
     """{app_hosts: [...], load_balancers: [...]} from what the status entry points registered on each host
-    (app_status on the app hosts, nginx_status on the load balancers); a host that did not answer is listed
-    with unreachable: true, one whose app is being retired (app_export state absent) with retired: true.
+    (app_status on the app hosts, nginx_status or haproxy_status and haproxy_stats_url on the load balancers); a
+    host that did not answer is listed with unreachable: true, one whose app is being retired (app_export state
+    absent) with retired: true.
     ``apps`` (names, or one string of names separated by commas, as -e app= gives it) keeps the app hosts of
     those apps and, on each load balancer, their backends only; none or empty keeps everything."""
     report = {'app_hosts': [], 'load_balancers': []}
@@ -65,11 +66,13 @@ def status_report(hostvars, app_hosts, lb_hosts, apps=None):
         report['app_hosts'].append(entry)
     for host in lb_hosts:
         found = hostvars[host] if host in hostvars else {}
-        status = found.get('nginx_status')
+        status = found.get('nginx_status') or found.get('haproxy_status')
         apps = sorted(set(str((hostvars[app].get('app_export') or {}).get('name')) for app in app_hosts
                           if app in hostvars and hostvars[app].get('app_export')
                           and hostvars[app]['app_export'].get('state') != 'absent'))
         entry = {'host': host, 'app': ', '.join(apps)}
+        if found.get('haproxy_stats_url'):
+            entry['stats_url'] = found['haproxy_stats_url']
         if status and not status.get('failed'):
             entry['backends'] = [backend for backend in status.get('backends') or []
                                  if not names or backend.get('host') in app_hosts]
@@ -106,12 +109,19 @@ def status_table(report):
         if entry.get('unreachable'):
             lines.append('%s  no status (the host did not answer)' % entry.get('host'))
             continue
-        lines.append('%s  load balancer of %s' % (entry.get('host'), entry.get('app')))
-        lines.append('  %-32s %-20s %s' % ('backend', 'health from here', 'nginx'))
+        haproxy = 'stats_url' in entry
+        lines.append('%s  load balancer of %s%s' % (entry.get('host'), entry.get('app'),
+                                                   '  (HAProxy, stats page %s on that host)' % entry['stats_url'] if haproxy else ''))
+        lines.append('  %-32s %-20s %s' % ('backend', 'health from here', 'haproxy' if haproxy else 'nginx'))
         for backend in entry.get('backends', []):
             address = str(backend.get('address'))
             where = '%s %s:%s' % (backend.get('host'), '[%s]' % address if ':' in address else address, backend.get('port'))
-            nginx = 'up' if backend.get('disabled_s_ago') is None else 'disabled %ss ago' % backend['disabled_s_ago']
+            if haproxy:
+                state = backend.get('haproxy') or {}
+                nginx = ('%s, %s sessions, check %s' % (state.get('status'), state.get('sessions'), state.get('check') or '-')
+                         if state else 'not in its config')
+            else:
+                nginx = 'up' if backend.get('disabled_s_ago') is None else 'disabled %ss ago' % backend['disabled_s_ago']
             lines.append('  %-32s %-20s %s' % (where, _health(backend.get('health_status'), backend.get('health_ms'),
                                                               backend.get('health_error')), nginx))
     return lines

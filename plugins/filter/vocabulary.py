@@ -317,23 +317,27 @@ def haproxy_backend_name(app_name):
 
 def haproxy_backends(sites):
     """One HAProxy backend per site (nginx_sites): ``name`` (haproxy_backend_name), ``site`` (the app's name),
-    ``health_path``, and ``servers``, one per process of every app host, each {name (haproxy_server_name),
-    address (IPv6 in brackets), port}, without duplicates, in the sites' order."""
+    ``health_path``, and ``servers``, one per process of every app host, without duplicates, in the sites' order.
+    A server: ``name`` (haproxy_server_name), ``endpoint`` (ADDRESS:PORT as the config writes it, IPv6 in
+    brackets), the ``host``, ``address`` and ``port`` HAProxy dials, and for webops.tornado.lb_status its
+    ``health_path``, ``haproxy_backend`` and ``haproxy_server``."""
     blocks = []
     for site in sites:
         servers = []
         seen = set()
+        name = haproxy_backend_name(site['name'])
+        health_path = site['export'].get('health_path') or '/'
         for backend in site['upstream']['backends']:
             key = (backend['host'], int(backend['port']))
             if key in seen:
                 continue
             seen.add(key)
             address = str(backend['address'])
-            servers.append({'name': haproxy_server_name(backend['host'], backend['port']),
-                            'address': '[%s]' % address if ':' in address else address,
-                            'port': int(backend['port'])})
-        blocks.append({'name': haproxy_backend_name(site['name']), 'site': site['name'],
-                       'health_path': site['export'].get('health_path') or '/', 'servers': servers})
+            server = haproxy_server_name(backend['host'], backend['port'])
+            servers.append({'name': server, 'endpoint': '%s:%d' % ('[%s]' % address if ':' in address else address, int(backend['port'])),
+                            'host': backend['host'], 'address': address, 'port': int(backend['port']),
+                            'health_path': health_path, 'haproxy_backend': name, 'haproxy_server': server})
+        blocks.append({'name': name, 'site': site['name'], 'health_path': health_path, 'servers': servers})
     return blocks
 
 

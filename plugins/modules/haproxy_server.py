@@ -100,40 +100,17 @@ seconds:
   type: float
 """
 
-import csv
 import os
-import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def command(path, line, timeout=5.0):
-    """One runtime API command on a fresh connection (the non-interactive mode): its whole answer."""
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.settimeout(timeout)
-    try:
-        conn.connect(path)
-        conn.sendall((line + "\n").encode("ascii"))
-        chunks = []
-        while True:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        conn.close()
-    return b"".join(chunks).decode("utf-8", "replace")
+from ansible_collections.webops.tornado.plugins.module_utils.haproxy import command, servers
 
 
 def server_state(path, backend, server):
-    """(status, sessions) of one server from `show stat`, or None when HAProxy does not know it."""
-    text = command(path, "show stat")
-    lines = text.lstrip("# ").splitlines()
-    for row in csv.DictReader(lines):
-        if row.get("pxname") == backend and row.get("svname") == server:
-            return row.get("status", ""), int(row.get("scur") or 0)
-    return None
+    """(status, sessions) of one server, or None when HAProxy does not know it."""
+    found = servers(command(path, "show stat")).get((backend, server))
+    return None if found is None else (found["status"], found["sessions"])
 
 
 def main():

@@ -16,6 +16,8 @@ description:
     through any firewall in between) and whether nginx logged it as temporarily disabled (a passive
     health check failed, so nginx skips it for fail_timeout) within the last O(window) seconds of its error log.
   - Open-source nginx has no API for its upstreams' state; its own log line is what it says about them.
+  - Behind HAProxy (O(haproxy_socket)), each backend's state, sessions and last check as HAProxy reports them
+    through its runtime API instead.
   - Changes nothing. Used by the playbook webops.tornado.status (through the nginx role's C(status) entry point).
 options:
   backends:
@@ -33,6 +35,12 @@ options:
     description: nginx's error log.
     type: path
     default: /var/log/nginx/error.log
+  haproxy_socket:
+    description:
+      - HAProxy's admin socket. Given, each backend's C(haproxy_backend) and C(haproxy_server) name the server whose
+        state, current sessions and last check result are reported (C(show stat)); the error log is not read.
+    type: path
+    version_added: 0.5.0
   window:
     description: Seconds of the error log to read for disabled backends.
     type: int
@@ -63,7 +71,8 @@ EXAMPLES = r"""
 RETURN = r"""
 backends:
   description: One entry per backend, with host, address, port, health_status, health_ms, health_error and
-    disabled_s_ago (seconds since nginx last disabled it within the window, or null).
+    disabled_s_ago (seconds since nginx last disabled it within the window, or null); behind HAProxy, haproxy
+    (status, sessions, check, or null when HAProxy does not know the server) instead of disabled_s_ago.
   returned: always
   type: list
   elements: dict
@@ -73,6 +82,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.webops.tornado.plugins.module_utils import haproxy
 from ansible_collections.webops.tornado.plugins.module_utils import status as lb_status
 
 
@@ -82,21 +92,34 @@ def main():
             backends=dict(type='list', elements='dict', required=True),
             health_path=dict(type='str', required=True),
             error_log=dict(type='path', default='/var/log/nginx/error.log'),
+            haproxy_socket=dict(type='path'),
             window=dict(type='int', default=60),
             timeout=dict(type='float', default=5.0),
         ),
         supports_check_mode=True,
     )
-    disabled = lb_status.disabled_backends(lb_status.tail(module.params['error_log']), time.time(),
-                                           module.params['window'])
+    servers = None
+    if module.params['haproxy_socket']:
+        try:
+            servers = haproxy.servers(haproxy.command(module.params['haproxy_socket'], 'show stat'))
+        except OSError as exc:
+            module.fail_json(msg='cannot read HAProxy\'s state from %s: %s' % (module.params['haproxy_socket'], exc))
+        disabled = {}
+    else:
+        disabled = lb_status.disabled_backends(lb_status.tail(module.params['error_log']), time.time(),
+                                               module.params['window'])
     backends = []
     for backend in module.params['backends']:
         hostport = '%s:%s' % (lb_status.url_host(str(backend['address'])), backend['port'])
         path = backend.get('health_path') or module.params['health_path']
         answer = lb_status.health('http://%s%s' % (hostport, path), module.params['timeout'])
-        backends.append({'host': backend.get('host'), 'address': backend['address'], 'port': backend['port'],
-                         'health_status': answer['status'], 'health_ms': answer['ms'], 'health_error': answer['error'],
-                         'disabled_s_ago': disabled.get(hostport)})
+        found = {'host': backend.get('host'), 'address': backend['address'], 'port': backend['port'],
+                 'health_status': answer['status'], 'health_ms': answer['ms'], 'health_error': answer['error']}
+        if servers is None:
+            found['disabled_s_ago'] = disabled.get(hostport)
+        else:
+            found['haproxy'] = servers.get((backend.get('haproxy_backend'), backend.get('haproxy_server')))
+        backends.append(found)
     module.exit_json(changed=False, backends=backends)
 
 
