@@ -15,7 +15,7 @@ description:
   - Talks to HAProxy's runtime API (its admin-level stats socket) on the load balancer it runs on.
   - With O(state=drain), sets the server to drain (HAProxy sends it no new request), waits until it has no
     session left or O(timeout) seconds have passed, whichever comes first, then sets it to maintenance. A
-    session that never ends by itself (an open WebSocket) only delays the restart by O(timeout): the process
+    session that never ends by itself (an open WebSocket) only delays the restart by O(timeout), as the process
     closes it when it stops gracefully.
   - With O(state=ready), takes the server out of maintenance and waits until HAProxy's own health check marks
     it up, so the next process is drained only once this one takes traffic again; it fails after O(timeout)

@@ -173,7 +173,7 @@ class Site(object):
         secret = base64.b64encode(COOKIE_SECRET.encode()).decode()
         return {
             '__limits_ceiling_found': dict(NOFILE_CEILING),
-            '__haproxy_active': {'changed': False, 'rc': 3, 'stdout': 'inactive', 'stderr': ''},
+            '__haproxy_active': {'changed': False, 'name': 'haproxy', 'status': {'ActiveState': 'inactive'}},
             '__nginx_version_out': {'changed': False, 'rc': 0, 'stdout': '', 'stderr': 'nginx version: nginx/%s' % self.nginx_version},
             '__app_secrets_found': {'changed': False, 'results': [{'item': h, 'content': secret, 'encoding': 'base64'}
                                                                   for h in self.hosts_of('tornado_app')]},
