@@ -138,3 +138,25 @@ def test_the_report_of_one_app_keeps_its_hosts_and_backends(apps):
     assert report['load_balancers'][0]['app'] == 'blog'
     assert [backend['host'] for backend in report['load_balancers'][0]['backends']] == ['web2']
     assert len(status_report(hostvars, ['web1', 'web2'], ['lb1'], [])['load_balancers'][0]['backends']) == 2
+
+
+def test_behind_haproxy_the_table_shows_its_state_and_the_stats_page():
+    hostvars = {
+        'web1': {'app_export': {'name': 'demo', 'process_model': 'ports'},
+                 'app_status': {'release': {'id': 'r1'}, 'processes': []}},
+        'lb1': {'haproxy_stats_url': 'http://127.0.0.1:8404/', 'haproxy_status': {'backends': [
+            {'host': 'web1', 'address': '10.0.0.11', 'port': 8000, 'health_status': 200, 'health_ms': 3.0,
+             'health_error': None, 'haproxy': {'status': 'UP', 'sessions': 2, 'check': 'L7OK'}},
+            {'host': 'web1', 'address': '10.0.0.11', 'port': 8001, 'health_status': 200, 'health_ms': 3.0,
+             'health_error': None, 'haproxy': {'status': 'MAINT', 'sessions': 0, 'check': None}},
+            {'host': 'web1', 'address': '10.0.0.11', 'port': 8002, 'health_status': 200, 'health_ms': 3.0,
+             'health_error': None, 'haproxy': None}]}},
+    }
+    report = status_report(hostvars, ['web1'], ['lb1'])
+    assert report['load_balancers'][0]['stats_url'] == 'http://127.0.0.1:8404/'
+    table = status_table(report)
+    assert table[2] == 'lb1  load balancer of demo  (HAProxy, stats page http://127.0.0.1:8404/ on that host)'
+    assert table[3].split()[-1] == 'haproxy'
+    assert table[4].endswith('UP, 2 sessions, check L7OK')
+    assert table[5].endswith('MAINT, 0 sessions, check -')
+    assert table[6].endswith('not in its config')
