@@ -110,8 +110,8 @@ def status_table(report):
             lines.append('%s  no status (the host did not answer)' % entry.get('host'))
             continue
         haproxy = 'stats_url' in entry
-        lines.append('%s  load balancer of %s%s' % (entry.get('host'), entry.get('app'),
-                                                   '  (HAProxy, stats page %s on that host)' % entry['stats_url'] if haproxy else ''))
+        where = '  (HAProxy, stats page %s on that host)' % entry['stats_url'] if haproxy else ''
+        lines.append('%s  load balancer of %s%s' % (entry.get('host'), entry.get('app'), where))
         lines.append('  %-32s %-20s %s' % ('backend', 'health from here', 'haproxy' if haproxy else 'nginx'))
         for backend in entry.get('backends', []):
             address = str(backend.get('address'))
