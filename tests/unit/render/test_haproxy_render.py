@@ -164,3 +164,11 @@ def test_any_host_name_gives_servers_haproxy_accepts(tmp_path, host, ports):
     config.write_text(text)
     check = subprocess.run([HAPROXY, '-c', '-f', str(config)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, text + check.stdout + check.stderr
+
+
+@pytest.mark.parametrize('password', ['a' * 11 + '"', 'a' * 11 + '\\', 'a' * 11 + '$x', 'abc def ghijkl', 'a' * 11 + '#'])
+def test_a_stats_password_systemd_or_haproxy_would_read_as_syntax_is_refused(one_host, password):
+    outcome = one_host.run({'tornado_load_balancer': 'haproxy', 'haproxy_stats_password': password})
+    assert outcome.files == []
+    assert outcome.refusal.role == 'haproxy' and 'haproxy_stats_password' in ' '.join(outcome.refusal.messages)
+    assert password not in ' '.join(outcome.refusal.messages)

@@ -54,7 +54,8 @@ def nginx_tree(outcome, host=None):
 def test_every_template_of_every_role_is_rendered(default_run, split, one_host):
     outcome = split.run()
     acme = one_host.run({'nginx_tls_acme': True, 'nginx_server_name': 'shop.example.com'})
-    rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files + acme.files)
+    haproxy = one_host.run({'tornado_load_balancer': 'haproxy'})
+    rendered = set(rendered.src for _h, _r, rendered in default_run.files + outcome.files + acme.files + haproxy.files)
     for template in TEMPLATES:
         assert template.split('/templates/', 1)[1] in rendered, template
 
