@@ -95,9 +95,9 @@ def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_
         assert 'http-request set-header %s' % header in public
     assert 'bind :80' in public and not [line for line in public if ':443' in line]
     assert 'http-request deny deny_status 413 if { req.hdr_val(content-length) gt 52428800 }' in public
-    # the password is named, never written
-    assert 'stats auth "${WEBOPS_TORNADO_STATS_AUTH}"' in directives(text, 'listen stats')
-    assert 'bind 127.0.0.1:8404' in directives(text, 'listen stats')
+    # the password is named, never written; nothing on the stats port answers without it
+    assert directives(text, 'listen stats') == ['bind 127.0.0.1:8404', 'stats enable', 'stats uri /', 'stats refresh 5s',
+                                                'stats show-legends', 'stats auth "${WEBOPS_TORNADO_STATS_AUTH}"']
 
 
 @needs_haproxy
