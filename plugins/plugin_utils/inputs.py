@@ -336,9 +336,16 @@ def check_text(value, **_params):
     return None
 
 
-def check_secret(value, minimum=0, **_params):
+_PLAIN_SECRET = re.compile(r'^[A-Za-z0-9!%&()*+,./:;<=>?@^_`{|}~-]*$')
+
+
+def check_secret(value, minimum=0, plain=False, **_params):
+    """Text without control characters; ``plain``: also none that an environment file or a quoted config value
+    reads as syntax (quotes, backslashes, "$", "#", spaces), for a secret passed through one."""
     if not isinstance(value, str) or has_control(value):
         return 'text without control characters'
+    if plain and _PLAIN_SECRET.fullmatch(value) is None:
+        return 'letters, digits and punctuation other than quotes, backslashes, "$" and "#" (no spaces)'
     if value and len(value) < minimum:
         return 'at least %d characters' % minimum
     return None

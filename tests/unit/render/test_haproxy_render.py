@@ -172,3 +172,54 @@ def test_a_stats_password_systemd_or_haproxy_would_read_as_syntax_is_refused(one
     assert outcome.files == []
     assert outcome.refusal.role == 'haproxy' and 'haproxy_stats_password' in ' '.join(outcome.refusal.messages)
     assert password not in ' '.join(outcome.refusal.messages)
+
+
+SECTIONS = ['global', 'defaults', 'frontend public', 'backend app-demo', 'listen stats']
+PUBLIC_WORDS = {'bind', 'http-request', 'acl', 'use_backend'}
+
+
+def sections(text):
+    return [line.strip() for line in text.splitlines() if line and not line[0].isspace() and not line.startswith('#')]
+
+
+# Generated hostile values (tests/unit/render/hostile.py) for the haproxy inputs that reach haproxy.cfg as text:
+# each is refused before any file is rendered, or the config HAProxy's own parser accepts keeps its sections,
+# the public frontend only its own kinds of lines, and the names given reach its ACLs as they are.
+@needs_haproxy
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_generated_value_is_refused_or_keeps_the_config_what_it_means(one_host, tmp_path, data):
+    import hostile
+    name = data.draw(st.sampled_from(['haproxy_server_name', 'haproxy_gzip_types', 'haproxy_stats_address',
+                                      'haproxy_stats_user', 'haproxy_stats_password', 'haproxy_tls_self_signed_names']))
+    rule = {'haproxy_server_name': 'server_names', 'haproxy_gzip_types': 'mime_types', 'haproxy_stats_address': 'address',
+            'haproxy_stats_user': 'identifier', 'haproxy_stats_password': 'secret',
+            'haproxy_tls_self_signed_names': 'hostnames'}[name]
+    default = {'haproxy_server_name': 'shop.example.com', 'haproxy_gzip_types': ['text/css'], 'haproxy_stats_address': '127.0.0.1',
+               'haproxy_stats_user': 'admin', 'haproxy_stats_password': 'Aa1!Aa1!Aa1!Aa1!',
+               'haproxy_tls_self_signed_names': ['shop.example.com']}[name]
+    value = data.draw(hostile.values(rule, default))
+    inputs = {'tornado_load_balancer': 'haproxy', name: value}
+    if name == 'haproxy_tls_self_signed_names':
+        inputs['haproxy_tls_self_signed'] = True
+    outcome = one_host.run(inputs)
+    if outcome.refusal is not None:
+        assert outcome.files == []
+        if name == 'haproxy_stats_password':
+            assert not (isinstance(value, str) and len(value) > 3 and value in ' '.join(outcome.refusal.messages))
+        return
+    assert outcome.error is None, outcome.error
+    text = rendered(outcome, 'web1')[CONFIG]
+    tls = name == 'haproxy_tls_self_signed_names'
+    check = haproxy_check(text, tmp_path, tls_names=['demo'] if tls else ())
+    assert check.returncode == 0, repr(value) + check.stdout + check.stderr
+    assert sections(text) == SECTIONS, repr(value)
+    public = directives(text, 'frontend public')
+    assert set(line.split()[0] for line in public) <= PUBLIC_WORDS, repr(value)
+    assert len(directives(text, 'listen stats')) == 6, repr(value)
+    if name == 'haproxy_server_name':
+        names = [n for n in str(value).lower().split(' ') if n and n != '_']
+        acl = [line.split('-m ', 1)[1].split(' ', 1)[1].split() for line in public if line.startswith('acl ')]
+        exact = [n for n in names if not n.startswith(('*', '.'))] + [n[1:] for n in names if n.startswith('.')]
+        suffixes = [n.lstrip('*') for n in names if n.startswith(('*', '.'))]
+        assert acl == [part for part in (exact, suffixes) if part], repr(value)
