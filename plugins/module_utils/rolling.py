@@ -33,13 +33,20 @@ class RollingRestart(object):
     """Stop, start and health-check each backend in turn; stop at the first one that fails.
 
     `supervisorctl(args)` runs supervisorctl and returns (rc, stdout, stderr);
+    `start(args)`, when given, starts `supervisorctl start` without waiting for it and returns a handle whose
+    `poll()` is None while it runs and (rc, stdout, stderr) once it ended, and whose `wait()` returns the same;
     `http_get(url, timeout)` returns (status, body) and raises on connection errors;
     `clock()` and `sleep(seconds)` are injectable for tests.
+
+    Why `start`: `supervisorctl start` returns only once the program has run for its `startsecs` (1 s by
+    default), though a Tornado process answers its health check well before that. With `start`, the health
+    check alone decides when the next program stops; each start is still waited for, in the background, and a
+    program supervisord gave up on (it exited within `startsecs`) fails the rollout at the latest at its end.
     """
 
     def __init__(self, group, backends, supervisorctl, http_get, health_path="/healthz",
-                 health_timeout=30.0, health_interval=0.5, expect_status=200, expect_body=None,
-                 pause=0.0, clock=time.monotonic, sleep=time.sleep):
+                 health_timeout=30.0, health_interval=0.05, expect_status=200, expect_body=None,
+                 pause=0.0, clock=time.monotonic, sleep=time.sleep, start=None):
         self.group = group
         self.backends = backends
         self.supervisorctl = supervisorctl
@@ -52,21 +59,53 @@ class RollingRestart(object):
         self.pause = float(pause)
         self.clock = clock
         self.sleep = sleep
+        self.start = start
 
     def run(self):
         """Return (ok, results): one result dict per backend touched, in order."""
         results = []
+        starting = []  # (result, handle) of the starts still running in the background
+        ok = True
         for index, backend in enumerate(self.backends):
             if index and self.pause > 0:
                 # nginx skips a backend that refused a connection for its upstream fail_timeout, counted in
                 # whole seconds: the process just restarted may still be skipped. Stopping the next one now
                 # could leave nginx no backend it would try (with two processes: a 502).
                 self.sleep(self.pause)
-            result = self.restart_one(backend)
+            if self.failed_start(starting):
+                ok = False
+                break
+            result, handle = self.restart_one(backend)
             results.append(result)
+            if handle is not None:
+                starting.append((result, handle))
             if not result["healthy"]:
-                return False, results
-        return True, results
+                ok = False
+                break
+        # Every start ends before the module does: none is left behind, and one that failed is reported.
+        for result, handle in starting:
+            self.check_start(result, handle.wait())
+        if any(not result["healthy"] for result in results):
+            # The failing one goes last: describe_failure and the rollback read results[-1].
+            results.sort(key=lambda result: not result["healthy"])
+            ok = False
+        return ok, results
+
+    def failed_start(self, starting):
+        """Whether a start still running in the background has ended with an error (recorded in its result)."""
+        for result, handle in starting:
+            outcome = handle.poll()
+            if outcome is not None and not self.check_start(result, outcome):
+                return True
+        return False
+
+    def check_start(self, result, outcome):
+        rc, out, err = outcome
+        if rc == 0:
+            return True
+        result["healthy"] = False
+        result["error"] = "supervisorctl start %s:%s failed: %s" % (self.group, result["name"], (out + err).strip())
+        return False
 
     def restart_one(self, backend):
         started_at = self.clock()
@@ -74,20 +113,26 @@ class RollingRestart(object):
         result = {"name": backend.name, "port": backend.port, "url": backend.url(self.health_path),
                   "healthy": False, "status": None, "body": "", "error": "", "seconds": 0.0}
         # `stop` returns once supervisord saw the process exit: the launcher has drained by then.
-        for action in ("stop", "start"):
+        actions = ("stop",) if self.start else ("stop", "start")
+        for action in actions:
             rc, out, err = self.supervisorctl([action, target])
             if rc != 0 and not (action == "stop" and "NOT_RUNNING" in (out + err)):
                 result["error"] = "supervisorctl %s %s failed: %s" % (action, target, (out + err).strip())
                 result["seconds"] = round(self.clock() - started_at, 2)
-                return result
-        self.wait_healthy(backend, result)
+                return result, None
+        handle = self.start(["start", target]) if self.start else None
+        self.wait_healthy(backend, result, handle)
         result["seconds"] = round(self.clock() - started_at, 2)
-        return result
+        return result, handle
 
-    def wait_healthy(self, backend, result):
+    def wait_healthy(self, backend, result, handle=None):
         deadline = self.clock() + self.health_timeout
         url = backend.url(self.health_path)
         while True:
+            # A start that ended in an error (supervisord gave up on the program) ends the wait at once.
+            outcome = handle.poll() if handle is not None else None
+            if outcome is not None and not self.check_start(result, outcome):
+                return
             try:
                 status, body = self.http_get(url, max(1.0, min(5.0, self.health_timeout)))
                 result["status"], result["body"], result["error"] = status, body[:BODY_LIMIT], ""
@@ -104,7 +149,9 @@ class RollingRestart(object):
 def describe_failure(group, results):
     """One sentence naming the failing process, its status and body."""
     bad = results[-1]
-    what = "status %s, body %r" % (bad["status"], bad["body"]) if bad["status"] is not None else bad["error"]
     moved = ", ".join(r["name"] for r in results)
+    if bad["error"].startswith("supervisorctl "):
+        return "%s:%s did not start (%s); processes restarted in this run: %s" % (group, bad["name"], bad["error"], moved)
+    what = "status %s, body %r" % (bad["status"], bad["body"]) if bad["status"] is not None else bad["error"]
     return ("%s:%s failed its health check at %s (%s); processes restarted in this run: %s"
             % (group, bad["name"], bad["url"], what, moved))

@@ -50,7 +50,7 @@ options:
     elements: str
     default: []
   requirements:
-    description: A requirements file, or nothing.
+    description: A requirements file, or nothing. A path to a file that does not exist counts as nothing.
     type: path
   extra_args:
     description: Extra arguments for the installer (for example C(--index-url https://pypi.example.com/simple)).

@@ -153,3 +153,96 @@ def test_no_pause_after_a_process_that_failed():
     ok, results = rollout.run()
     assert not ok and [r["name"] for r in results] == ["app-8000"]
     assert 2 not in slept
+
+
+class FakeStart(object):
+    """A background `supervisorctl start` that ends after `polls` polls with `outcome`."""
+
+    def __init__(self, host, name, outcome, polls):
+        self.host, self.name, self.outcome, self.polls = host, name, outcome, polls
+        self.waited = False
+
+    def poll(self):
+        if self.polls > 0:
+            self.polls -= 1
+            return None
+        return self.finish()
+
+    def wait(self):
+        self.waited = True
+        return self.finish()
+
+    def finish(self):
+        if self.outcome[0] != 0:
+            self.host.running.discard(self.name)
+        return self.outcome
+
+
+class BackgroundHost(FakeHost):
+    """The program runs (answers its health check) as soon as its start began; the start itself ends later."""
+
+    def __init__(self, answers, outcomes=None, polls=3):
+        super(BackgroundHost, self).__init__(answers)
+        self.outcomes = outcomes or {}
+        self.polls = polls
+        self.starts = []
+
+    def start(self, args):
+        action, target = args
+        name = target.split(":", 1)[1]
+        self.calls.append(("start in the background", target))
+        self.running.add(name)
+        handle = FakeStart(self, name, self.outcomes.get(name, (0, "%s: started" % target, "")), self.polls)
+        self.starts.append(handle)
+        return handle
+
+
+def background(host, bes, clock, **kwargs):
+    return RollingRestart("app", bes, host.supervisorctl, host.http_get, clock=clock, sleep=clock.sleep,
+                          start=host.start, **kwargs)
+
+
+def test_the_health_check_not_startsecs_decides_when_the_next_process_stops():
+    clock = FakeClock()
+    host = BackgroundHost({8000: (200, "ok"), 8001: (200, "ok")})
+    ok, results = background(host, backends(8000, 8001), clock).run()
+    assert ok and [r["name"] for r in results] == ["app-8000", "app-8001"]
+    assert host.calls == [
+        ("stop", "app:app-8000"), ("start in the background", "app:app-8000"), ("GET", "http://127.0.0.1:8000/healthz"),
+        ("stop", "app:app-8001"), ("start in the background", "app:app-8001"), ("GET", "http://127.0.0.1:8001/healthz"),
+    ]
+    # Healthy at once: no time went by waiting, and every start was still waited for before the end.
+    assert clock.now == 0
+    assert all(handle.waited or handle.outcome for handle in host.starts)
+
+
+def test_a_start_that_fails_after_the_health_check_passed_fails_the_rollout_before_the_next_stop():
+    clock = FakeClock()
+    host = BackgroundHost({8000: (200, "ok"), 8001: (200, "ok"), 8002: (200, "ok")},
+                          outcomes={"app-8000": (7, "", "app:app-8000: ERROR (abnormal termination)")}, polls=0)
+    ok, results = background(host, backends(8000, 8001, 8002), clock).run()
+    assert not ok
+    assert ("stop", "app:app-8001") not in host.calls
+    assert results[-1]["name"] == "app-8000" and not results[-1]["healthy"]
+    message = describe_failure("app", results)
+    assert "app:app-8000 did not start" in message and "abnormal termination" in message
+
+
+def test_a_start_that_fails_late_is_still_reported_at_the_end():
+    clock = FakeClock()
+    host = BackgroundHost({8000: (200, "ok"), 8001: (200, "ok")},
+                          outcomes={"app-8001": (7, "", "app:app-8001: ERROR (spawn error)")}, polls=100)
+    ok, results = background(host, backends(8000, 8001), clock).run()
+    assert not ok
+    assert [r["name"] for r in results] == ["app-8000", "app-8001"]
+    assert "app:app-8001 did not start" in describe_failure("app", results)
+
+
+def test_a_start_that_failed_ends_the_health_wait_at_once():
+    clock = FakeClock()
+    host = BackgroundHost({8000: (503, "never healthy")},
+                          outcomes={"app-8000": (7, "", "app:app-8000: ERROR (spawn error)")}, polls=2)
+    ok, results = background(host, backends(8000), clock, health_timeout=30).run()
+    assert not ok
+    assert clock.now < 1
+    assert "spawn error" in results[0]["error"]
