@@ -18,14 +18,14 @@ from ansible.template import trust_as_template
 # the other template variables, so a file written here is byte for byte what the template module writes.
 from ansible._internal._templating import _template_vars
 
-_KEYS = frozenset(('dest', 'src', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
+_KEYS = frozenset(('dest', 'src', 'vars', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
 
 
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
 
-    def render(self, src, dest, task_vars):
+    def render(self, src, dest, task_vars, item_vars=None):
         """The text ansible.builtin.template would write to ``dest`` from the template ``src``."""
         try:
             source = self._find_needle('templates', src)
@@ -36,6 +36,7 @@ class ActionModule(ActionBase):
         # Includes are looked up in the 'templates' directory of each path too, as the template action does.
         searchpath = [found for path in searchpath for found in (os.path.join(path, 'templates'), path)]
         template_vars = task_vars.copy()
+        template_vars.update(item_vars or {})
         template_vars.update(_template_vars.generate_ansible_template_vars(
             path=src, fullpath=source, dest_path=dest, include_ansible_managed='ansible_managed' not in template_vars))
         templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=template_vars)
@@ -62,8 +63,11 @@ class ActionModule(ActionBase):
             if ('src' in item) == ('content' in item):
                 raise AnsibleActionFail('files[%d] (%s): give exactly one of src and content' % (index, item['dest']))
             resolved = dict(item)
+            item_vars = resolved.pop('vars', None)
+            if item_vars is not None and ('src' not in item or not isinstance(item_vars, dict)):
+                raise AnsibleActionFail('files[%d] (%s): vars must be a dict, given with src' % (index, item['dest']))
             if 'src' in resolved:
-                resolved['content'] = self.render(resolved.pop('src'), item['dest'], task_vars)
+                resolved['content'] = self.render(resolved.pop('src'), item['dest'], task_vars, item_vars)
             resolved['content'] = to_text(resolved['content'])
             items.append(resolved)
         result.update(self._execute_module(module_name='webops.tornado.files', module_args={'files': items},

@@ -13,8 +13,17 @@ def log_dirs(groups, mode='0750'):
             for group in groups]
 
 
+def group_files(groups, src, conf_dir='/etc/supervisor/conf.d'):
+    """One webops.tornado.files entry per process group: its file in conf_dir rendered from the template src with
+    the group as ``group`` (root's, 0644, a copy kept of the file it replaces)."""
+    return [{'src': src, 'vars': {'group': group},
+             'dest': '%s/webops-tornado-%s.conf' % (conf_dir.rstrip('/'), group['name']),
+             'owner': 'root', 'group': 'root', 'mode': '0644', 'backup': True}
+            for group in groups]
+
+
 class FilterModule(object):
     """webops.tornado supervisor filters."""
 
     def filters(self):
-        return {'log_dirs': log_dirs}
+        return {'log_dirs': log_dirs, 'group_files': group_files}

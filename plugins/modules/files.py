@@ -41,6 +41,13 @@ options:
         description: A template, looked up as M(ansible.builtin.template) looks up its O(ansible.builtin.template#module:src).
           Rendered by the action on the controller; exactly one of O(files[].src) and O(files[].content).
         type: str
+      vars:
+        description:
+          - Variables the template O(files[].src) sees on top of the task's, as a loop's item would be (one call for
+            the files of every item of a list).
+          - Only with O(files[].src).
+        type: dict
+        version_added: 0.5.0
       content:
         description: The file's text; exactly one of O(files[].src) and O(files[].content).
         type: str
@@ -265,6 +272,7 @@ def main():
                 dest=dict(type="path", required=True),
                 # The action renders src into content: the module only ever sees content.
                 src=dict(type="str"),
+                vars=dict(type="dict"),
                 content=dict(type="str"),
                 owner=dict(type="str"),
                 group=dict(type="str"),
