@@ -18,7 +18,7 @@ from ansible.template import trust_as_template
 # the other template variables, so a file written here is byte for byte what the template module writes.
 from ansible._internal._templating import _template_vars
 
-_KEYS = frozenset(('dest', 'src', 'vars', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
+_KEYS = frozenset(('dest', 'state', 'src', 'vars', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
 
 
 class ActionModule(ActionBase):
@@ -60,6 +60,9 @@ class ActionModule(ActionBase):
             extra = sorted(set(item) - _KEYS)
             if extra:
                 raise AnsibleActionFail('files[%d] (%s): unsupported keys: %s' % (index, item['dest'], ', '.join(extra)))
+            if item.get('state', 'file') == 'directory':
+                items.append(dict(item))
+                continue
             if ('src' in item) == ('content' in item):
                 raise AnsibleActionFail('files[%d] (%s): give exactly one of src and content' % (index, item['dest']))
             resolved = dict(item)

@@ -8,8 +8,10 @@ __metaclass__ = type
 
 
 def log_dirs(groups, mode='0750'):
-    """One webops.tornado.paths entry per group's log directory: owned by root, readable by the group's own group."""
-    return [{'path': group['log_dir'], 'group': group.get('group') or group['user'], 'mode': mode}
+    """One webops.tornado.files directory item per group's log directory: owned by root, readable by the group's own
+    group."""
+    return [{'dest': group['log_dir'], 'state': 'directory', 'owner': 'root', 'group': group.get('group') or group['user'],
+             'mode': mode}
             for group in groups]
 
 

@@ -23,9 +23,13 @@ description:
     owner, group and mode set, where they differ.
   - Files are handled in the order given. One that fails its O(files[].validate) stops the task there; it and the
     files after it are left as they were, the ones before it are written.
+  - An item with O(files[].state=directory) is a directory instead, created when missing and given its owner, group and
+    mode, so the directories a role's files go into cost no call of their own. Directories missing on the way to it
+    are created too, root's with mode C(0755) (M(webops.tornado.paths) gives them other attributes).
   - A destination that exists and is not a regular file (a directory, a symbolic link) is refused, and so is one
-    whose directory does not exist (outside check mode, where an earlier task may only have said it would create it),
-    before anything changes.
+    whose directory does not exist and is no earlier item (outside check mode, where an earlier task may only have
+    said it would create it), before anything changes. A directory item that exists as anything but a directory is
+    refused too.
 options:
   files:
     description: The files, in the order they are handled.
@@ -37,6 +41,13 @@ options:
         description: Absolute path of the file.
         type: path
         required: true
+      state:
+        description:
+          - V(file), a regular file with O(files[].src) or O(files[].content); V(directory), a directory (only
+            O(files[].owner), O(files[].group) and O(files[].mode) apply).
+        type: str
+        choices: [file, directory]
+        default: file
       src:
         description: A template, looked up as M(ansible.builtin.template) looks up its O(ansible.builtin.template#module:src).
           Rendered by the action on the controller; exactly one of O(files[].src) and O(files[].content).
@@ -136,7 +147,7 @@ results:
       type: str
       returned: when a copy was made
 changed_files:
-  description: The files whose content or attributes were (or would be) changed.
+  description: The files whose content or attributes were (or would be) changed (directory items are not listed).
   returned: always
   type: list
   elements: str
@@ -159,15 +170,23 @@ def _attributes(path, item):
             "attributes": None}
 
 
-def refusal(item, check_mode=False):
-    """Why this item cannot be written, before anything changes; None when it can."""
+def refusal(item, check_mode=False, directories=()):
+    """Why this item cannot be written, before anything changes; None when it can. ``directories``: the directory
+    items before it (made by the time it is handled)."""
     dest = item["dest"]
     if not os.path.isabs(dest):
         return "%s is not an absolute path" % dest
-    if os.path.islink(dest) or (os.path.lexists(dest) and not os.path.isfile(dest)):
+    if item.get("state") == "directory":
+        if os.path.lexists(dest) and not os.path.isdir(dest):
+            return "%s exists and is not a directory" % dest
+        for key in ("content", "src", "validate"):
+            if item.get(key) is not None:
+                return "%s is a directory item: %s does not apply" % (dest, key)
+    elif os.path.islink(dest) or (os.path.lexists(dest) and not os.path.isfile(dest)):
         return "%s exists and is not a regular file" % dest
     # In check mode the directory may be one an earlier task of the run would have created.
-    if not os.path.isdir(os.path.dirname(dest)) and not check_mode:
+    parent = os.path.dirname(dest.rstrip("/")) or "/"
+    if item.get("state") != "directory" and not os.path.isdir(parent) and parent not in directories and not check_mode:
         return "the directory of %s does not exist" % dest
     if item.get("validate") and "%s" not in item["validate"]:
         return "validate for %s must contain %%s (the new file's path)" % dest
@@ -226,6 +245,31 @@ def _described(result, dest, item):
     return result
 
 
+def ensure_directory(module, item):
+    """Bring one directory item to existence and its attributes; returns (result, diffs)."""
+    dest = item["dest"]
+    result = {"dest": dest, "state": "directory", "changed": False}
+    diff = {"before": {"path": dest}, "after": {"path": dest}, "before_header": dest, "after_header": dest}
+    if not os.path.isdir(dest):
+        result["changed"] = True
+        diff["before"]["state"], diff["after"]["state"] = "absent", "directory"
+        if module.check_mode:
+            return _described(result, dest, item), [diff] if module._diff else []
+        try:
+            parent = os.path.dirname(dest.rstrip("/"))
+            if parent and not os.path.isdir(parent):
+                os.makedirs(parent, mode=0o755)
+            os.mkdir(dest)
+        except FileExistsError:
+            # Another app of the same machine (a second inventory name for it) made it in the same task.
+            if not os.path.isdir(dest):
+                raise
+    path = os.path.realpath(dest) if os.path.islink(dest) else dest
+    if module.set_fs_attributes_if_different(_attributes(path, item), False, diff):
+        result["changed"] = True
+    return _described(result, dest, item), [diff] if module._diff and result["changed"] else []
+
+
 def ensure(module, item, done):
     """Bring one file to its content and attributes; returns (result, diffs). ``done``: the results of the
     files before it, reported if this one fails."""
@@ -270,6 +314,7 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 dest=dict(type="path", required=True),
+                state=dict(type="str", choices=["file", "directory"], default="file"),
                 # The action renders src into content: the module only ever sees content.
                 src=dict(type="str"),
                 vars=dict(type="dict"),
@@ -284,22 +329,29 @@ def main():
         supports_check_mode=True,
     )
     items = module.params["files"]
+    directories = set()
     for item in items:
-        if item.get("content") is None:
+        if item["state"] == "file" and item.get("content") is None:
             module.fail_json(msg="files: %s has no content (give src through the action, or content)" % item["dest"])
-        reason = refusal(item, module.check_mode)
+        reason = refusal(item, module.check_mode, directories)
         if reason:
             module.fail_json(msg="files: %s; nothing was changed" % reason)
+        if item["state"] == "directory":
+            directories.add(item["dest"].rstrip("/") or "/")
     results, diffs = [], []
     for item in items:
         try:
-            result, item_diffs = ensure(module, item, results)
+            if item["state"] == "directory":
+                result, item_diffs = ensure_directory(module, item)
+            else:
+                result, item_diffs = ensure(module, item, results)
         except (IOError, OSError) as error:
             module.fail_json(msg="files: %s: %s" % (item["dest"], to_native(error)), results=results)
         results.append(result)
         diffs.extend(item_diffs)
     module.exit_json(changed=any(result["changed"] for result in results), results=results,
-                     changed_files=[result["dest"] for result in results if result["changed"]], diff=diffs)
+                     changed_files=[result["dest"] for result in results
+                                    if result["changed"] and result.get("state") != "directory"], diff=diffs)
 
 
 if __name__ == "__main__":

@@ -172,8 +172,8 @@ def test_the_chain_from_app_ports_to_server_lines():
 def test_log_dirs_one_entry_per_group_with_its_own_group():
     groups = [{'name': 'a', 'user': 'a', 'log_dir': '/var/log/a'},
               {'name': 'b', 'user': 'b', 'group': 'web', 'log_dir': '/var/log/b'}]
-    assert log_dirs(groups) == [{'path': '/var/log/a', 'group': 'a', 'mode': '0750'},
-                                {'path': '/var/log/b', 'group': 'web', 'mode': '0750'}]
+    assert log_dirs(groups) == [{'dest': '/var/log/a', 'state': 'directory', 'owner': 'root', 'group': 'a', 'mode': '0750'},
+                                {'dest': '/var/log/b', 'state': 'directory', 'owner': 'root', 'group': 'web', 'mode': '0750'}]
     assert log_dirs([]) == []
 
 

@@ -134,3 +134,50 @@ def test_any_text_is_written_byte_for_byte_once(capsys, tmp_path, text, old):
     assert rc == 0 and target.read_bytes() == text.encode("utf-8") and result["changed"] == (text != old)
     rc, result = run(capsys, [{"dest": str(target), "content": text}])
     assert rc == 0 and not result["changed"]
+
+
+def test_directory_items_come_first_and_hold_the_files_after_them(capsys, tmp_path):
+    conf, sub = tmp_path / "conf", tmp_path / "conf" / "d"
+    wanted = [{"dest": str(conf), "state": "directory", "mode": "0755"},
+              {"dest": str(sub), "state": "directory", "mode": "0750"},
+              {"dest": str(sub / "app.conf"), "content": "x\n", "mode": "0644"}]
+    rc, result = run(capsys, wanted, diff=True)
+    assert rc == 0 and result["changed"]
+    assert mode_of(conf) == 0o755 and mode_of(sub) == 0o750 and (sub / "app.conf").read_text() == "x\n"
+    # Only regular files are listed as changed files: a caller reloads what reads them, not for a new directory.
+    assert result["changed_files"] == [str(sub / "app.conf")]
+    assert [(r["dest"], r.get("state"), r["changed"]) for r in result["results"]] == [
+        (str(conf), "directory", True), (str(sub), "directory", True), (str(sub / "app.conf"), None, True)]
+    rc, result = run(capsys, wanted)
+    assert rc == 0 and not result["changed"]
+    # A directory's drifted mode alone is repaired, and says so.
+    os.chmod(str(sub), 0o777)
+    rc, result = run(capsys, wanted)
+    assert rc == 0 and result["changed"] and result["changed_files"] == [] and mode_of(sub) == 0o750
+
+
+def test_directory_items_in_check_mode_change_nothing(capsys, tmp_path):
+    sub = tmp_path / "d"
+    rc, result = run(capsys, [{"dest": str(sub), "state": "directory"},
+                              {"dest": str(sub / "f"), "content": "1\n"}], check_mode=True)
+    assert rc == 0 and result["changed"] and not sub.exists()
+
+
+@pytest.mark.parametrize("items, why", [
+    # An item after the file that needs it does not count.
+    (lambda t: [{"dest": str(t / "a" / "f"), "content": "1\n"}, {"dest": str(t / "a"), "state": "directory"}],
+     "does not exist"),
+    (lambda t: [{"dest": str(t / "plain"), "state": "directory"}], "is not a directory"),
+    (lambda t: [{"dest": str(t / "a"), "state": "directory", "content": "1\n"}], "content does not apply"),
+])
+def test_directory_items_refused_before_anything_changes(capsys, tmp_path, items, why):
+    (tmp_path / "plain").write_text("")
+    first = tmp_path / "first"
+    rc, result = run(capsys, [{"dest": str(first), "content": "1\n"}] + items(tmp_path))
+    assert rc == 1 and why in result["msg"] and "nothing was changed" in result["msg"] and not first.exists()
+
+
+def test_a_directory_item_creates_what_is_missing_on_the_way(capsys, tmp_path):
+    deep = tmp_path / "a" / "b" / "c"
+    rc, result = run(capsys, [{"dest": str(deep), "state": "directory", "mode": "0750"}])
+    assert rc == 0 and result["changed"] and mode_of(deep) == 0o750 and (tmp_path / "a").is_dir()
