@@ -139,8 +139,7 @@ moved:
   elements: str
 """
 
-import os
-import subprocess
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
@@ -157,22 +156,25 @@ def http_get(url, timeout):
 
 
 class Start(object):
-    """`supervisorctl start` running in the background: poll() is None until it ended, then (rc, out, err)."""
+    """`supervisorctl start` running in a thread of its own: poll() is None until it ended, then (rc, out, err)."""
 
-    def __init__(self, argv):
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        env=dict(os.environ, LC_ALL="C"), universal_newlines=True)
+    def __init__(self, run_command, argv):
         self.outcome = None
+        self.thread = threading.Thread(target=self.run, args=(run_command, argv))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def run(self, run_command, argv):
+        try:
+            self.outcome = run_command(argv)
+        except Exception as exc:  # reported as a failed start, never lost with the thread
+            self.outcome = (1, "", "%s: %s" % (type(exc).__name__, exc))
 
     def poll(self):
-        if self.outcome is None and self.process.poll() is not None:
-            return self.wait()
-        return self.outcome
+        return None if self.thread.is_alive() else self.wait()
 
     def wait(self):
-        if self.outcome is None:
-            out, err = self.process.communicate()
-            self.outcome = (self.process.returncode, out, err)
+        self.thread.join()
         return self.outcome
 
 
@@ -210,7 +212,7 @@ def main():
                              health_path=params["health_path"], health_timeout=params["health_timeout"],
                              health_interval=params["health_interval"], expect_status=params["expect_status"],
                              expect_body=params["expect_body"], pause=params["pause"],
-                             start=lambda args: Start([supervisorctl_bin] + args))
+                             start=lambda args: Start(module.run_command, [supervisorctl_bin] + args))
     ok, results = rollout.run()
     moved = [r["name"] for r in results]
     if not ok:

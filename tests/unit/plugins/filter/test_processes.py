@@ -180,8 +180,8 @@ def test_log_dirs_one_entry_per_group_with_its_own_group():
 def test_group_files_one_root_file_per_group_rendered_with_the_group():
     groups = [{'name': 'a', 'user': 'a'}, {'name': 'b-2', 'user': 'b'}]
     entries = group_files(groups, 'group.conf.j2', conf_dir='/etc/supervisor/conf.d/')
-    assert [e['dest'] for e in entries] == ['/etc/supervisor/conf.d/webops-tornado-a.conf',
-                                             '/etc/supervisor/conf.d/webops-tornado-b-2.conf']
+    assert [e['dest'] for e in entries] == [
+        '/etc/supervisor/conf.d/webops-tornado-a.conf', '/etc/supervisor/conf.d/webops-tornado-b-2.conf']
     assert [e['vars'] for e in entries] == [{'group': groups[0]}, {'group': groups[1]}]
     assert all(e['src'] == 'group.conf.j2' and e['owner'] == e['group'] == 'root' and e['mode'] == '0644' and e['backup']
                for e in entries)
