@@ -50,8 +50,8 @@ SSH_RERUNS = (
 # Code-only deploys over SSH: one more copy of the demo each after INSTALLER_DEPLOYS (plays key, label, environment).
 SSH_DEPLOYS = (
     ("ssh_deploy", "deploy.yml, code-only change, SSH + pipelining", {"ANSIBLE_PIPELINING": "True"}),
-    ("ssh_deploy_mitogen", "deploy.yml, code-only change, SSH + Mitogen", {"ANSIBLE_PIPELINING": "True",
-                                                                          "ANSIBLE_STRATEGY": "mitogen_linear"}),
+    ("ssh_deploy_mitogen", "deploy.yml, code-only change, SSH + Mitogen",
+     {"ANSIBLE_PIPELINING": "True", "ANSIBLE_STRATEGY": "mitogen_linear"}),
 )
 # Proxy overhead: the dynamic page through nginx again after site.yml with each of these (plays key, label, -e).
 PROXY_OPTIONS = (
