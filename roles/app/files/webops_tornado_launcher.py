@@ -33,6 +33,8 @@ The config file is one JSON object (mode 0600: it holds the cookie secret and th
     address         listen address, default "127.0.0.1" ("" means every interface)
     settings        Application settings applied over the app's own, default {}
     xheaders        trust X-Real-IP / X-Forwarded-For / X-Scheme from nginx, default true
+    access_log      log every request (``tornado.access`` at INFO), default true; false keeps only the
+                    requests answered 4xx (WARNING) and 5xx (ERROR): nginx logs every request already
     grace_seconds   how long a stopping process lets in-flight requests finish, default 10
     health_path     answered by the launcher unless the app routes it itself, default "/healthz";
                     null turns the launcher's answer off
@@ -259,6 +261,7 @@ _OPTIONAL_DEFAULTS = {
     "address": "127.0.0.1",
     "settings": {},
     "xheaders": True,
+    "access_log": True,
     "grace_seconds": 10,
     "health_path": "/healthz",
     "process_model": "ports",
@@ -320,6 +323,7 @@ _CONFIG_CHECKS = {
     "address": (lambda v: isinstance(v, str), "a string ('' for every interface)"),
     "settings": (lambda v: isinstance(v, dict), "an object of Application settings"),
     "xheaders": (lambda v: isinstance(v, bool), "true or false"),
+    "access_log": (lambda v: isinstance(v, bool), "true or false"),
     "grace_seconds": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "health_path": (lambda v: v is None or (isinstance(v, str) and v.startswith("/")), "a path starting with '/' (or null)"),
     "process_model": (lambda v: v in PROCESS_MODELS, "one of " + ", ".join(PROCESS_MODELS)),
@@ -1525,6 +1529,10 @@ def launcher_main(argv=None):
     config = None
     try:
         config = load_config(args.config)
+        if not config["access_log"]:
+            # A logged request costs its process about an eighth of its throughput, and supervisord, which
+            # reads the line, CPU besides (docs/benchmarks.md): errors only, an app's own setting still wins.
+            logging.getLogger("tornado.access").setLevel(logging.WARNING)
         if args.app_path:
             config["app_path"] = args.app_path
         config["app_path"] = os.path.abspath(config["app_path"])

@@ -168,3 +168,13 @@ def test_static_files_match_their_version_hash(demo):
     version = page[start:page.index('"', start)]
     digest = tornado.web.StaticFileHandler.get_content_version(str(DEMO_SRC / "static" / "css" / "site.css"))
     assert version == digest  # a hash of the file: a changed file gets a new URL, caches never go stale
+
+
+@pytest.mark.parametrize("access_log", [True, False])
+def test_the_access_log_is_every_request_or_the_errors_only(launcher, access_log):
+    process = launcher(access_log=access_log)
+    assert requests.get(process.url("/"), timeout=TIMEOUT).status_code == 200
+    assert requests.get(process.url("/no-such-page"), timeout=TIMEOUT).status_code == 404
+    # Logged after the 200's line (one request after the other): once it is there, the 200's would be too.
+    process.wait_for_log("404 GET /no-such-page")
+    assert ("200 GET / (" in process.log()) == access_log
