@@ -142,7 +142,7 @@ def test_the_default_launcher_config(default_run):
     assert data == {
         'address': '127.0.0.1', 'app_path': '/srv/demo/current/src', 'entry': 'factory', 'environment': {},
         'factory': 'demo_app:make_app', 'grace_seconds': 10, 'health_path': '/healthz', 'name': 'demo',
-        'process_model': 'ports', 'xheaders': True, 'static_versions': '/srv/demo/static-versions',
+        'process_model': 'ports', 'xheaders': True, 'access_log': False, 'static_versions': '/srv/demo/static-versions',
         'settings': {'cookie_secret': stack.COOKIE_SECRET, 'debug': False, 'serve_traceback': False}}
 
 
