@@ -16,6 +16,9 @@ description:
     visible, the processes) that holds it, its user and group accounts, and the content of a few small files.
   - The roles read it once per host and run, before anything changes, to refuse a port another process
     holds (naming its owner), an existing account the role did not create, and to find the current release.
+  - Also sets the fact C(packages) as M(ansible.builtin.package_facts) does on Debian (name to a list of
+    C(name), C(version), C(arch), C(source)), read from dpkg's status file, so the roles skip their C(apt) call
+    for packages already installed without a call of their own.
   - Listening sockets come from C(/proc/net/tcp) and C(/proc/net/tcp6); a socket's processes are found
     through C(/proc/PID/fd) where the reader may look (root without C(CAP_SYS_PTRACE), as in a container,
     sees only its own users' processes; the owning user is always known).
@@ -89,6 +92,17 @@ os_family:
   returned: always
   type: str
   version_added: 0.5.0
+ansible_facts:
+  description: Facts set on the host.
+  returned: always
+  type: dict
+  contains:
+    packages:
+      description:
+        - The installed packages (dpkg's status C(install ok installed)), by name, in M(ansible.builtin.package_facts)'s
+          shape; empty where dpkg's status file is missing.
+      type: dict
+      version_added: 0.5.0
 """
 
 import grp
@@ -100,6 +114,7 @@ import struct
 from ansible.module_utils.basic import AnsibleModule
 
 MAX_FILE = 65536
+DPKG_STATUS = '/var/lib/dpkg/status'
 CAP_NET_ADMIN = 12
 TCP_LISTEN = '0A'
 
@@ -201,6 +216,28 @@ def os_family(path='/etc/os-release'):
     return 'Debian' if 'debian' in words else None
 
 
+def installed_packages(path=DPKG_STATUS):
+    """package_facts' shape from dpkg's status file: {name: [{name, version, arch, source}]}, installed ones only."""
+    try:
+        with open(path, encoding='utf-8', errors='replace') as handle:
+            text = handle.read()
+    except OSError:
+        return {}
+    packages = {}
+    for stanza in text.split('\n\n'):
+        fields = {}
+        for line in stanza.splitlines():
+            if line and not line[0].isspace():
+                key, sep, value = line.partition(':')
+                if sep:
+                    fields[key] = value.strip()
+        if fields.get('Package') and fields.get('Status', '').endswith(' installed'):
+            packages.setdefault(fields['Package'], []).append({
+                'name': fields['Package'], 'version': fields.get('Version', ''), 'arch': fields.get('Architecture', ''),
+                'source': 'apt'})
+    return packages
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[])),
                            supports_check_mode=True)
@@ -218,6 +255,7 @@ def main():
         files=dict((path, read_small(path)) for path in module.params['files']),
         net_admin=has_capability(CAP_NET_ADMIN),
         os_family=os_family(),
+        ansible_facts=dict(packages=installed_packages()),
     )
 
 

@@ -698,8 +698,10 @@ class Bench(object):
                 "%.2f s on this machine, so the re-run is worth about %.0f such round trips (%s of them ran on the host, "
                 "counted above); the goal of 15 s over this connection would allow about %.0f. Every remaining one "
                 "checks something a re-run must check (a file's content and mode, a running service, what a release "
-                "is); directories are checked in one call per role (`webops.tornado.paths`), and so are most files "
-                "(`webops.tornado.files`), packages once per run (`package_facts`). The slowest tasks are listed above."
+                "is); most files are checked in one call per role with their directories (`webops.tornado.files`), "
+                "and the host is read once per run (`webops.tornado.host_facts`: addresses, ports, accounts, installed "
+                "packages, a few small files), which later tasks consult instead of asking again. The slowest tasks are "
+                "listed above."
                 % (rerun["seconds"], rerun["recap"].get("ok", "?"), self.round_trip, trips,
                    sum(play["tasks"] for play in (rerun.get("remote") or {}).values()) or "?", 15 / self.round_trip))
             remote = sum(play["tasks"] for play in (rerun.get("remote") or {}).values())

@@ -299,3 +299,17 @@ def test_os_family_from_os_release(tmp_path, text, family):
 
 def test_os_family_without_os_release(tmp_path):
     assert mod.os_family(str(tmp_path / 'missing')) is None
+
+
+def test_installed_packages_in_package_facts_shape(tmp_path):
+    status = tmp_path / "status"
+    status.write_text(
+        "Package: nginx\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n"
+        "Version: 1.22.1-9+deb12u1\nDescription: small, powerful\n more text: with a colon\n\n"
+        "Package: removed\nStatus: deinstall ok config-files\nVersion: 1.0\n\n"
+        "Package: broken\nStatus: install reinstreq half-installed\nVersion: 2.0\n\n"
+        "Package: supervisor\nStatus: install ok installed\nArchitecture: all\nVersion: 4.2.5-1\n")
+    assert mod.installed_packages(str(status)) == {
+        "nginx": [{"name": "nginx", "version": "1.22.1-9+deb12u1", "arch": "amd64", "source": "apt"}],
+        "supervisor": [{"name": "supervisor", "version": "4.2.5-1", "arch": "all", "source": "apt"}]}
+    assert mod.installed_packages(str(tmp_path / "missing")) == {}
