@@ -33,13 +33,14 @@ def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=(
 
     ``pause`` (app_rolling_pause) wins when it is given. ``fail_timeouts``: nginx_upstream_fail_timeout as the
     load balancers of the app have it; the longest one counts. Above 1s, the restart waits that timeout plus one
-    second (rounded up), as a restarted process may be skipped that long. Otherwise: each host of ``restarting`` (the hosts
-    that restart at the same time, Ansible's batch) has at most two backends nginx may be skipping at a
-    time, the one it stops and the one it restarted just before. When the app's upstream (the backends of
-    every host of ``hosts`` whose app_export names the app) keeps two more than that, nginx always has a
-    backend to try and the restart need not wait; otherwise it waits MARKED_SECONDS. A host without an
-    app_export (outside --limit) is not counted: the count can only be lower than the real one, so the
-    restart waits when in doubt.
+    second (rounded up), as a restarted process may be skipped that long. Otherwise a process nginx saw refuse
+    a connection (the one stopping) may be skipped until ``marked`` seconds after it answers again, however fast
+    it restarts: stops spaced ``marked / k`` seconds apart leave at most ``k`` backends of a host skipped at a
+    time. ``k`` is what the app's upstream (the backends of every host of ``hosts`` whose app_export names the
+    app) can spare while keeping two backends nginx tries, shared by the hosts of ``restarting`` (the hosts that
+    restart at the same time, Ansible's batch); with none to spare the restart waits ``marked``. A host without
+    an app_export (outside --limit) is not counted: the count can only be lower than the real one, so the
+    restart waits longer when in doubt.
     """
     if pause is not None and str(pause) != '':
         return int(pause)
@@ -56,8 +57,11 @@ def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=(
             continue
         backends += len(export.get('backends') or [])
         restarting_hosts += host in restarting
-    skipped = 2 * max(restarting_hosts, 1)
-    return 0 if backends - skipped >= 2 else marked
+    spare = (backends - 2) // max(restarting_hosts, 1)
+    if spare < 1:
+        return marked
+    # Rounded up to a hundredth: never shorter than the spacing that keeps two backends untouched.
+    return math.ceil(marked * 100.0 / spare) / 100.0
 
 
 class FilterModule(object):
