@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: webops.tornado contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How long a rolling restart waits between two processes of a host (rolling_pause)."""
+"""How a rolling restart spaces the stops of a host's processes (rolling_spacing, rolling_pause)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -28,26 +28,28 @@ def nginx_seconds(value):
     return sum(int(number) * _UNITS[unit] for number, unit in parts)
 
 
-def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=('1s',)):
-    """Seconds the rolling restart of app ``name`` waits after a process is healthy before it stops the next one.
+def rolling_spacing(hostvars, hosts, name, restarting, pause=None, fail_timeouts=('1s',)):
+    """How the rolling restart of app ``name`` spaces its stops: ``pause``, ``skip_window`` and ``max_skipped``
+    as webops.tornado.rolling_restart takes them.
 
-    ``pause`` (app_rolling_pause) wins when it is given. ``fail_timeouts``: nginx_upstream_fail_timeout as the
-    load balancers of the app have it; the longest one counts. Above 1s, the restart waits that timeout plus one
-    second (rounded up), as a restarted process may be skipped that long. Otherwise a process nginx saw refuse
-    a connection (the one stopping) may be skipped until ``marked`` seconds after it answers again, however fast
-    it restarts: stops spaced ``marked / k`` seconds apart leave at most ``k`` backends of a host skipped at a
-    time. ``k`` is what the app's upstream (the backends of every host of ``hosts`` whose app_export names the
-    app) can spare while keeping two backends nginx tries, shared by the hosts of ``restarting`` (the hosts that
-    restart at the same time, Ansible's batch); with none to spare the restart waits ``marked``. A host without
-    an app_export (outside --limit) is not counted: the count can only be lower than the real one, so the
-    restart waits longer when in doubt.
+    ``pause`` (app_rolling_pause) wins when it is given: that many seconds after each healthy process, nothing
+    else. ``fail_timeouts``: nginx_upstream_fail_timeout as the load balancers of the app have it; the longest one
+    counts. A process nginx saw refuse a connection (the one stopping) may be skipped until ``marked`` seconds
+    after it answers again (the timeout rounded up, plus one: nginx counts in whole seconds), however fast it
+    restarts. Up to 1s, a host may have ``max_skipped`` processes stopped or inside that window at a time: what
+    the app's upstream (the backends of every host of ``hosts`` whose app_export names the app) can spare while
+    keeping two backends nginx tries, shared by the hosts of ``restarting`` (the hosts that restart at the same
+    time, Ansible's batch). With none to spare, or a longer timeout (it also counts the failures), the restart
+    waits ``marked`` after each process. A host without an app_export (outside --limit) is not counted: the
+    count can only be lower than the real one, so the restart waits longer when in doubt.
     """
     if pause is not None and str(pause) != '':
-        return int(pause)
+        return {'pause': int(pause), 'skip_window': 0, 'max_skipped': 0}
     longest = max([nginx_seconds(value) for value in fail_timeouts] or [1])
     marked = int(math.ceil(longest)) + 1
+    waited = {'pause': marked, 'skip_window': 0, 'max_skipped': 0}
     if longest > 1:
-        return marked
+        return waited
     backends = 0
     restarting_hosts = 0
     for host in dict.fromkeys(hosts):
@@ -59,11 +61,20 @@ def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=(
         restarting_hosts += host in restarting
     spare = (backends - 2) // max(restarting_hosts, 1)
     if spare < 1:
-        return marked
-    # Rounded up to a hundredth: never shorter than the spacing that keeps two backends untouched.
-    return math.ceil(marked * 100.0 / spare) / 100.0
+        return waited
+    return {'pause': 0, 'skip_window': marked, 'max_skipped': spare}
+
+
+def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=('1s',)):
+    """A fixed pause between two processes that keeps what rolling_spacing keeps, for a restart that cannot
+    follow the skip windows (one process per call, behind HAProxy with nginx load balancers beside it): the skip
+    window shared out among the processes that may be skipped at a time, rounded up to a hundredth."""
+    spacing = rolling_spacing(hostvars, hosts, name, restarting, pause, fail_timeouts)
+    if not spacing['max_skipped']:
+        return spacing['pause']
+    return math.ceil(spacing['skip_window'] * 100.0 / spacing['max_skipped']) / 100.0
 
 
 class FilterModule(object):
     def filters(self):
-        return {'rolling_pause': rolling_pause}
+        return {'rolling_pause': rolling_pause, 'rolling_spacing': rolling_spacing}

@@ -42,11 +42,16 @@ class RollingRestart(object):
     default), though a Tornado process answers its health check well before that. With `start`, the health
     check alone decides when the next program stops; each start is still waited for, in the background, and a
     program supervisord gave up on (it exited within `startsecs`) fails the rollout at the latest at its end.
+
+    `skip_window` and `max_skipped`: a load balancer may still skip a program for `skip_window` seconds after it
+    answered its health check (nginx, after the refused connections of its restart). With both set, the next
+    program stops only once fewer than `max_skipped` of the programs restarted so far are inside that window, so
+    at most `max_skipped` of them are stopped or skipped at any time. `pause` is waited first, whatever they are.
     """
 
     def __init__(self, group, backends, supervisorctl, http_get, health_path="/healthz",
                  health_timeout=30.0, health_interval=0.05, expect_status=200, expect_body=None,
-                 pause=0.0, clock=time.monotonic, sleep=time.sleep, start=None):
+                 pause=0.0, clock=time.monotonic, sleep=time.sleep, start=None, skip_window=0.0, max_skipped=0):
         self.group = group
         self.backends = backends
         self.supervisorctl = supervisorctl
@@ -60,11 +65,14 @@ class RollingRestart(object):
         self.clock = clock
         self.sleep = sleep
         self.start = start
+        self.skip_window = float(skip_window)
+        self.max_skipped = int(max_skipped)
 
     def run(self):
         """Return (ok, results): one result dict per backend touched, in order."""
         results = []
         starting = []  # (result, handle) of the starts still running in the background
+        healthy_at = []  # when each program restarted so far answered its health check
         ok = True
         for index, backend in enumerate(self.backends):
             if index and self.pause > 0:
@@ -72,6 +80,8 @@ class RollingRestart(object):
                 # whole seconds: the process just restarted may still be skipped. Stopping the next one now
                 # could leave nginx no backend it would try (with two processes: a 502).
                 self.sleep(self.pause)
+            if index:
+                self.wait_for_skip_windows(healthy_at)
             if self.failed_start(starting):
                 ok = False
                 break
@@ -82,6 +92,7 @@ class RollingRestart(object):
             if not result["healthy"]:
                 ok = False
                 break
+            healthy_at.append(self.clock())
         # Every start ends before the module does: none is left behind, and one that failed is reported.
         for result, handle in starting:
             self.check_start(result, handle.wait())
@@ -90,6 +101,15 @@ class RollingRestart(object):
             results.sort(key=lambda result: not result["healthy"])
             ok = False
         return ok, results
+
+    def wait_for_skip_windows(self, healthy_at):
+        """Wait until fewer than max_skipped of the restarted programs may still be skipped (see the class)."""
+        if self.skip_window <= 0 or self.max_skipped <= 0:
+            return
+        now = self.clock()
+        ends = sorted(at + self.skip_window for at in healthy_at if at + self.skip_window > now)
+        if len(ends) >= self.max_skipped:
+            self.sleep(ends[len(ends) - self.max_skipped] - now)
 
     def failed_start(self, starting):
         """Whether a start still running in the background has ended with an error (recorded in its result)."""

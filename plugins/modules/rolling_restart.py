@@ -68,6 +68,27 @@ options:
     type: float
     default: 0
     version_added: 0.5.0
+  skip_window:
+    description:
+      - >-
+        Seconds a load balancer may still skip a program after it passed its health check (nginx: its upstream
+        C(fail_timeout) rounded up to whole seconds, plus one). With O(max_skipped), the next program stops only
+        once fewer than O(max_skipped) of the programs restarted so far are inside that window, so the spacing
+        follows how fast the programs really restart instead of a fixed O(pause).
+      - V(0) (the default) leaves the spacing to O(pause) alone.
+    type: float
+    default: 0
+    version_added: 0.5.0
+  max_skipped:
+    description:
+      - >-
+        How many of these programs may be stopped or inside their O(skip_window) at the same time: what the
+        upstream can spare while keeping two backends the load balancer tries, shared among the hosts that
+        restart at the same time (the C(webops.tornado.rolling_spacing) filter works it out).
+      - V(0) (the default) leaves the spacing to O(pause) alone.
+    type: int
+    default: 0
+    version_added: 0.5.0
   expect_status:
     description: HTTP status a healthy program answers.
     type: int
@@ -191,6 +212,8 @@ def main():
             health_timeout=dict(type="float", default=30),
             health_interval=dict(type="float", default=0.05),
             pause=dict(type="float", default=0.0),
+            skip_window=dict(type="float", default=0.0),
+            max_skipped=dict(type="int", default=0),
             expect_status=dict(type="int", default=200),
             expect_body=dict(type="str"),
         ),
@@ -212,6 +235,7 @@ def main():
                              health_path=params["health_path"], health_timeout=params["health_timeout"],
                              health_interval=params["health_interval"], expect_status=params["expect_status"],
                              expect_body=params["expect_body"], pause=params["pause"],
+                             skip_window=params["skip_window"], max_skipped=params["max_skipped"],
                              start=lambda args: Start(module.run_command, [supervisorctl_bin] + args))
     ok, results = rollout.run()
     moved = [r["name"] for r in results]

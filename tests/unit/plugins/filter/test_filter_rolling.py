@@ -119,3 +119,27 @@ def test_never_shorter_than_what_nginx_skips(parts):
     pause = rolling.rolling_pause(hostvars(('web1', 'shop', 8)), ['web1'], 'shop', ['web1'], None, [value])
     # 8 backends of one host spare 6: the skip window (the timeout rounded up, plus one second) over 6.
     assert pause == math.ceil((math.ceil(seconds) + 1) * 100.0 / 6) / 100.0 if seconds <= 1 else pause >= seconds + 1
+
+
+def test_spacing_filter_loads_by_fqcn():
+    plugin = filter_loader.get('webops.tornado.rolling_spacing')
+    assert plugin is not None and plugin.j2_function is rolling.rolling_spacing
+
+
+@pytest.mark.parametrize('layout, restarting, expected', [
+    # Nothing to spare: 2 s after each process. 3 on one host: one stopped or skipped at a time; 4: two.
+    ([('web1', 'shop', 2)], ['web1'], {'pause': 2, 'skip_window': 0, 'max_skipped': 0}),
+    ([('web1', 'shop', 3)], ['web1'], {'pause': 0, 'skip_window': 2, 'max_skipped': 1}),
+    ([('web1', 'shop', 4)], ['web1'], {'pause': 0, 'skip_window': 2, 'max_skipped': 2}),
+    ([('web%d' % n, 'shop', 2) for n in range(4)], ['web0', 'web1'], {'pause': 0, 'skip_window': 2, 'max_skipped': 3}),
+])
+def test_spacing_follows_the_skip_windows_when_the_upstream_can_spare_backends(layout, restarting, expected):
+    facts = hostvars(*layout)
+    assert rolling.rolling_spacing(facts, list(facts), 'shop', restarting, None) == expected
+
+
+def test_spacing_with_a_given_pause_or_a_long_timeout_is_a_fixed_pause():
+    facts = hostvars(('web1', 'shop', 8))
+    assert rolling.rolling_spacing(facts, ['web1'], 'shop', ['web1'], 3) == {'pause': 3, 'skip_window': 0, 'max_skipped': 0}
+    assert rolling.rolling_spacing(facts, ['web1'], 'shop', ['web1'], None, ['5s']) == {
+        'pause': 6, 'skip_window': 0, 'max_skipped': 0}

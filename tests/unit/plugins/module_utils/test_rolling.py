@@ -5,8 +5,18 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.webops.tornado.plugins.filter import rolling as rolling_filter
 from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
     Backend, RollingRestart, describe_failure)
+
+
+def filter_hostvars(processes):
+    """hostvars of hosts web0, web1, ... of the app shop, with processes[n] backends on host n."""
+    return {'web%d' % n: {'app_export': {'name': 'shop', 'backends': [{'port': 8000 + p} for p in range(count)]}}
+            for n, count in enumerate(processes)}
 
 
 class FakeClock(object):
@@ -246,3 +256,68 @@ def test_a_start_that_failed_ends_the_health_wait_at_once():
     assert not ok
     assert clock.now < 1
     assert "spawn error" in results[0]["error"]
+
+
+class TimedHost(object):
+    """A host whose program n answers its health check `restarts[n]` seconds after its stop, on the fake clock;
+    records when each program stopped and when it was first seen healthy."""
+
+    def __init__(self, clock, restarts):
+        self.clock = clock
+        self.restarts = restarts
+        self.stopped_at = {}
+        self.healthy_at = {}
+
+    def supervisorctl(self, args):
+        action, target = args
+        port = int(target.rsplit("-", 1)[1])
+        if action == "stop":
+            self.stopped_at[port] = self.clock.now
+        return 0, "", ""
+
+    def http_get(self, url, timeout):
+        port = int(url.split(":")[2].split("/")[0])
+        if self.clock.now < self.stopped_at[port] + self.restarts[port - 8000]:
+            raise OSError("connection refused")
+        self.healthy_at.setdefault(port, self.clock.now)
+        return 200, "ok"
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=6), st.data())
+def test_nginx_keeps_two_backends_to_try_at_every_stop_whatever_the_restart_times(processes, data):
+    """The real restart loop, driven by rolling_spacing's values, for any layout, any hosts restarting together
+    (starting at the same instant: the worst case) and any time each process takes to restart: at every stop,
+    at least two of the app's backends are neither stopped nor inside nginx's skip window (2 s after healthy)."""
+    facts = filter_hostvars(processes)
+    restarting = data.draw(st.lists(st.sampled_from(sorted(facts)), min_size=1, unique=True))
+    spacing = rolling_filter.rolling_spacing(facts, sorted(facts), 'shop', restarting, None)
+    windows, stops = [], []
+    for host in restarting:
+        count = processes[int(host[3:])]
+        restarts = data.draw(st.lists(st.floats(min_value=0, max_value=3), min_size=count, max_size=count))
+        clock = FakeClock()
+        timed = TimedHost(clock, restarts)
+        ok, _results = RollingRestart("shop", backends(*range(8000, 8000 + count)), timed.supervisorctl,
+                                      timed.http_get, clock=clock, sleep=clock.sleep, **spacing).run()
+        assert ok
+        for port, stopped in timed.stopped_at.items():
+            windows.append((stopped, timed.healthy_at[port] + 2))
+            stops.append(stopped)
+    if spacing['max_skipped'] == 0:
+        assert spacing['pause'] == 2  # nothing to spare: the fixed wait, the best there is
+        return
+    for at in stops:
+        skipped = sum(1 for start, end in windows if start <= at < end)
+        assert sum(processes) - skipped >= 2
+
+
+def test_the_next_stop_waits_only_for_the_skip_windows_it_needs():
+    """4 processes that restart in 0.5 s, 2 of them allowed stopped or skipped at a time: the second stops as the
+    first is healthy, the third once the first's window ended, the fourth once the second's did."""
+    clock = FakeClock()
+    timed = TimedHost(clock, [0.5] * 4)
+    ok, _results = RollingRestart("shop", backends(8000, 8001, 8002, 8003), timed.supervisorctl, timed.http_get,
+                                  clock=clock, sleep=clock.sleep, health_interval=0.25, skip_window=2, max_skipped=2).run()
+    assert ok
+    assert [round(timed.stopped_at[port], 2) for port in range(8000, 8004)] == [0, 0.5, 2.5, 3.0]
