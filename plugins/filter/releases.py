@@ -14,9 +14,10 @@ MARKERS = ('RELEASE.json', 'FAILED')
 
 
 def _newest(ids, count):
-    """The last ``count`` of the sorted ``ids`` (none for 0: ids[-0:] would be all of them)."""
+    """The last ``count`` of the sorted ``ids``, all of them when there are fewer (none for 0: ids[-0:] would be
+    all of them; a start below 0 would count from the end)."""
     count = max(int(count), 0)
-    return set(sorted(ids)[len(ids) - count:]) if count else set()
+    return set(sorted(ids)[max(len(ids) - count, 0):]) if count else set()
 
 
 def releases_to_prune(found, releases_dir, current, keep, keep_failed):

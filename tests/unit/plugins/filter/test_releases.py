@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ansible.plugins.loader import filter_loader
 from ansible_collections.webops.tornado.plugins.filter import releases
@@ -111,3 +113,19 @@ def test_nothing_found_nothing_removed():
 
 def test_counts_given_as_text_from_jinja():
     assert releases.releases_to_prune(found(good=[1, 2, 3]), ROOT, path(3), '2', '0') == [path(1)]
+
+
+@given(st.sets(st.integers(min_value=1, max_value=28), max_size=12), st.sets(st.integers(min_value=1, max_value=28), max_size=6),
+       st.integers(min_value=0, max_value=15), st.integers(min_value=0, max_value=15), st.data())
+def test_exactly_the_newest_keep_good_and_keep_failed_failed_stay_whatever_is_on_disk(good, failed, keep, keep_failed, data):
+    """Fewer releases on disk than app_keep_releases must keep them all (2 of 3 with 5 to keep, a bug that
+    reached a host: a slice that starts below 0 counts from the end)."""
+    failed = failed - good
+    on_disk = sorted(good | failed)
+    current = data.draw(st.sampled_from(on_disk)) if on_disk else None
+    removed = releases.releases_to_prune(found(good=good, failed_unchecked=failed), ROOT, path(current) if current else '', keep, keep_failed)
+    kept_good = set(sorted(good)[-keep:]) if keep else set()
+    kept_failed = set(sorted(failed)[-keep_failed:]) if keep_failed else set()
+    expected = [path(number) for number in on_disk if number not in kept_good | kept_failed and number != current]
+    assert removed == expected
+    assert len(good) - len([p for p in removed if int(p[-8:], 16) in good]) >= min(keep, len(good))
