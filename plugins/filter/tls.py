@@ -9,24 +9,21 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover - ansible-core requires cryptography
-    HAS_CRYPTOGRAPHY = False
-
-_PUBLIC = dict(encoding=serialization.Encoding.DER,
-               format=serialization.PublicFormat.SubjectPublicKeyInfo) if HAS_CRYPTOGRAPHY else {}
+# cryptography is imported on first use: Ansible loads every filter file of the collection in each task's worker
+# process to find a filter of it by name, and the import would cost every such task about 8 ms.
 
 
 def tls_pair_problems(certificate, private_key, certificate_name='certificate', key_name='private key'):
     """What keeps the PEM ``certificate`` (the leaf first, then its chain) and ``private_key`` from serving
     TLS, as sentences that start with the variable's name (``certificate_name``, ``key_name``); empty when
     they parse and the key is the certificate's. Never quotes the key."""
-    if not HAS_CRYPTOGRAPHY:
+    try:
+        from cryptography import x509
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:  # pragma: no cover - ansible-core requires cryptography
         raise AnsibleFilterError('tls_pair_problems needs the Python library cryptography on the controller')
+    public = dict(encoding=serialization.Encoding.DER, format=serialization.PublicFormat.SubjectPublicKeyInfo)
     problems = []
     leaf = key = None
     try:
@@ -40,7 +37,7 @@ def tls_pair_problems(certificate, private_key, certificate_name='certificate', 
     except (ValueError, UnsupportedAlgorithm):
         problems.append('%s: not a readable PEM private key' % key_name)
     if leaf is not None and key is not None:
-        if key.public_key().public_bytes(**_PUBLIC) != leaf.public_key().public_bytes(**_PUBLIC):
+        if key.public_key().public_bytes(**public) != leaf.public_key().public_bytes(**public):
             problems.append('%s: the private key does not belong to the certificate in %s (the first one, the leaf)'
                             % (key_name, certificate_name))
     return problems
