@@ -800,7 +800,8 @@ class Bench(object):
             "prepared on every app host at once, then the hosts switch `deploy_serial` at a time, each one "
             "process at a time (docs/playbooks/deploy.md#across-hosts-prepare-then-switch). `app_rolling_pause` is "
             "left unset: with one app host (two backends) a host waits 2 s between its two processes, with four "
-            "(eight backends, nginx always has others to try) it does not. The goal is 4 hosts within 1.5× of one.",
+            "(eight backends: a share of six per host one at a time, three two at a time) it does not. The goal "
+            "is 4 hosts within 1.5× of one.",
             "",
             self.fleet_table(),
             "",
