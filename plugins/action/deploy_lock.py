@@ -77,7 +77,7 @@ class ActionModule(ActionBase):
     """Take or release the deploy lock with this run as its holder."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('app', 'state', 'break_lock'))
+    _VALID_ARGS = frozenset(('app', 'state', 'break_lock', 'current'))
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

@@ -125,3 +125,23 @@ def describe(holder):
     return '%s on %s (playbook %s, pid %s, since %s)' % (
         holder.get('user', '?'), holder.get('controller', '?'), holder.get('playbook', '?'),
         holder.get('pid', '?'), holder.get('since', '?'))
+
+
+# RELEASE.json is a few hundred bytes; anything larger is not one.
+RELEASE_MAX = 65536
+
+
+def read_current(link):
+    """Where the app's ``current`` symlink leads (resolved, as ``ansible.builtin.stat``'s ``lnk_source``; '' when it
+    is not a symlink) and the text of that release's RELEASE.json (None when missing, unreadable or too large)."""
+    if not os.path.islink(link):
+        return {'target': '', 'release': None}
+    release = None
+    try:
+        with open(os.path.join(link, 'RELEASE.json'), 'rb') as handle:
+            data = handle.read(RELEASE_MAX + 1)
+        if len(data) <= RELEASE_MAX:
+            release = data.decode('utf-8', 'replace')
+    except (IOError, OSError):
+        pass
+    return {'target': os.path.realpath(link), 'release': release}

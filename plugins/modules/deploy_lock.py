@@ -42,6 +42,12 @@ options:
     description: The run id of a holder the controller judged gone, whose lock may be replaced. Set by the action plugin.
     type: str
     default: ''
+  current:
+    description:
+      - The app's C(current) symlink, read once the lock is taken (or held), so the run knows the release that
+        is current without another call, and knows it as it is under the lock (returned as RV(current)).
+    type: path
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -81,6 +87,18 @@ previous:
   description: The run that held the lock before this task, when another one did.
   returned: when another run held it
   type: dict
+current:
+  description: What O(current) leads to, read under the lock; not returned when the lock was refused or released.
+  returned: when O(current) is given
+  type: dict
+  version_added: 0.5.0
+  contains:
+    target:
+      description: The release directory it points to, resolved; empty when O(current) is not a symlink.
+      type: str
+    release:
+      description: The text of that release's C(RELEASE.json); null when missing or unreadable.
+      type: str
 path:
   description: The lock file.
   returned: always
@@ -104,6 +122,7 @@ def main():
             # Given by the action plugin.
             holder=dict(type='dict', required=True),
             replace=dict(type='str', default=''),
+            current=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -122,6 +141,8 @@ def main():
     result = dict(changed=False, lock=state, path=path, holder=previous if state == 'refused' else holder)
     if previous and state != 'held':
         result['previous'] = previous
+    if module.params['current'] and state != 'refused':
+        result['current'] = deploy_lock.read_current(module.params['current'])
     module.exit_json(**result)
 
 

@@ -112,3 +112,33 @@ def test_the_playbook_is_recorded_without_any_option_value():
     assert playbooks_of(argv) == 'webops.tornado.deploy'
     assert playbooks_of(['ansible-playbook', '/srv/ops/site.yml', '-e', 'site2.yml']) == 'site.yml'
     assert playbooks_of(['ansible-playbook']) == '?'
+
+
+def test_read_current_follows_the_symlink_and_reads_its_release(tmp_path):
+    release = tmp_path / 'releases' / '20261205T000000Z-0000abcd'
+    release.mkdir(parents=True)
+    (release / 'RELEASE.json').write_text('{"id": "20261205T000000Z-0000abcd"}')
+    (tmp_path / 'current').symlink_to(release)
+    assert deploy_lock.read_current(str(tmp_path / 'current')) == {
+        'target': os.path.realpath(str(release)), 'release': '{"id": "20261205T000000Z-0000abcd"}'}
+
+
+def test_read_current_of_a_release_without_its_record_or_of_no_symlink(tmp_path):
+    release = tmp_path / 'releases' / 'r1'
+    release.mkdir(parents=True)
+    (tmp_path / 'current').symlink_to(release)
+    assert deploy_lock.read_current(str(tmp_path / 'current')) == {'target': os.path.realpath(str(release)), 'release': None}
+    # Not there at all (a first deploy), or a directory where the symlink should be: nothing current.
+    assert deploy_lock.read_current(str(tmp_path / 'missing')) == {'target': '', 'release': None}
+    assert deploy_lock.read_current(str(tmp_path / 'releases')) == {'target': '', 'release': None}
+    # A dangling symlink (its release was removed by hand) leads somewhere with nothing to read.
+    (tmp_path / 'dangling').symlink_to(tmp_path / 'gone')
+    assert deploy_lock.read_current(str(tmp_path / 'dangling'))['release'] is None
+
+
+def test_read_current_refuses_what_is_too_large_to_be_a_release_record(tmp_path):
+    release = tmp_path / 'r1'
+    release.mkdir()
+    (release / 'RELEASE.json').write_bytes(b' ' * (deploy_lock.RELEASE_MAX + 1))
+    (tmp_path / 'current').symlink_to(release)
+    assert deploy_lock.read_current(str(tmp_path / 'current'))['release'] is None
