@@ -65,11 +65,10 @@ def rolling_spacing(hostvars, hosts, name, restarting, pause=None, fail_timeouts
     return {'pause': 0, 'skip_window': marked, 'max_skipped': spare}
 
 
-def rolling_pause(hostvars, hosts, name, restarting, pause=None, fail_timeouts=('1s',)):
-    """A fixed pause between two processes that keeps what rolling_spacing keeps, for a restart that cannot
-    follow the skip windows (one process per call, behind HAProxy with nginx load balancers beside it): the skip
-    window shared out among the processes that may be skipped at a time, rounded up to a hundredth."""
-    spacing = rolling_spacing(hostvars, hosts, name, restarting, pause, fail_timeouts)
+def rolling_pause(spacing):
+    """What ``spacing`` (rolling_spacing's value) keeps, as one fixed pause between two processes, for a restart
+    that cannot follow the skip windows (one process per call, behind HAProxy with nginx load balancers beside
+    it): the skip window shared out among the processes that may be skipped at a time, rounded up to a hundredth."""
     if not spacing['max_skipped']:
         return spacing['pause']
     return math.ceil(spacing['skip_window'] * 100.0 / spacing['max_skipped']) / 100.0

@@ -24,6 +24,11 @@ def hostvars(*layout):
     return {host: ({} if processes is None else {'app_export': export(app, processes)}) for host, app, processes in layout}
 
 
+def pause_of(*args):
+    """rolling_pause of what rolling_spacing returns for these arguments, as tasks/drain.yml has it."""
+    return rolling.rolling_pause(rolling.rolling_spacing(*args))
+
+
 def test_filter_loads_by_fqcn():
     plugin = filter_loader.get('webops.tornado.rolling_pause')
     assert plugin is not None and plugin.j2_function is rolling.rolling_pause
@@ -32,7 +37,7 @@ def test_filter_loads_by_fqcn():
 @pytest.mark.parametrize('pause', [0, 2, 7, '5'])
 def test_a_given_pause_wins(pause):
     facts = hostvars(('web1', 'shop', 8))
-    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], pause) == int(pause)
+    assert pause_of(facts, ['web1'], 'shop', ['web1'], pause) == int(pause)
 
 
 @pytest.mark.parametrize('layout, restarting, expected', [
@@ -56,18 +61,18 @@ def test_a_given_pause_wins(pause):
 ])
 def test_unset_spaces_the_stops_so_nginx_keeps_two_backends(layout, restarting, expected):
     facts = hostvars(*layout)
-    assert rolling.rolling_pause(facts, list(facts), 'shop', restarting, None) == expected
-    assert rolling.rolling_pause(facts, list(facts), 'shop', restarting, '') == expected
+    assert pause_of(facts, list(facts), 'shop', restarting, None) == expected
+    assert pause_of(facts, list(facts), 'shop', restarting, '') == expected
 
 
 def test_a_retired_host_does_not_count():
     facts = {'web1': {'app_export': export('shop', 2)}, 'web2': {'app_export': export('shop', 2, state='absent')}}
-    assert rolling.rolling_pause(facts, ['web1', 'web2'], 'shop', ['web1'], None) == 2
+    assert pause_of(facts, ['web1', 'web2'], 'shop', ['web1'], None) == 2
 
 
 def test_a_host_listed_twice_counts_once():
     facts = hostvars(('web1', 'shop', 2), ('web2', 'shop', 1))
-    assert rolling.rolling_pause(facts, ['web1', 'web2', 'web1'], 'shop', ['web1'], None) == 2
+    assert pause_of(facts, ['web1', 'web2', 'web1'], 'shop', ['web1'], None) == 2
 
 
 @given(st.lists(st.integers(min_value=1, max_value=16), min_size=1, max_size=8), st.data(),
@@ -78,7 +83,7 @@ def test_two_backends_stay_untouched_however_fast_a_process_restarts(processes, 
     it is healthy. At any stop, at least two of the app's backends are outside every such window."""
     facts = hostvars(*[('web%d' % n, 'shop', count) for n, count in enumerate(processes)])
     restarting = data.draw(st.lists(st.sampled_from(sorted(facts)), min_size=1, unique=True))
-    pause = rolling.rolling_pause(facts, sorted(facts), 'shop', restarting, None)
+    pause = pause_of(facts, sorted(facts), 'shop', restarting, None)
     assert 0 < pause <= 2
     window, spacing = restart + 2, restart + pause
     # The backends a host may have skipped at the moment of a stop (that one included), at most its processes.
@@ -104,9 +109,9 @@ def test_what_is_not_an_nginx_time_is_refused(value):
     (['1s', '5s'], 6), (['1500ms'], 3), ([''], 11), (['1m'], 61)])
 def test_a_longer_fail_timeout_is_waited_out(fail_timeouts, expected):
     facts = hostvars(('web1', 'shop', 8))
-    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], None, fail_timeouts) == expected
+    assert pause_of(facts, ['web1'], 'shop', ['web1'], None, fail_timeouts) == expected
     # A pause set by hand still wins.
-    assert rolling.rolling_pause(facts, ['web1'], 'shop', ['web1'], 1, fail_timeouts) == 1
+    assert pause_of(facts, ['web1'], 'shop', ['web1'], 1, fail_timeouts) == 1
 
 
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=999), st.sampled_from(['ms', 's', 'm', 'h', ''])),
@@ -116,7 +121,7 @@ def test_never_shorter_than_what_nginx_skips(parts):
     at least the timeout plus one second."""
     value = ''.join('%d%s' % part for part in parts)
     seconds = rolling.nginx_seconds(value)
-    pause = rolling.rolling_pause(hostvars(('web1', 'shop', 8)), ['web1'], 'shop', ['web1'], None, [value])
+    pause = pause_of(hostvars(('web1', 'shop', 8)), ['web1'], 'shop', ['web1'], None, [value])
     # 8 backends of one host spare 6: the skip window (the timeout rounded up, plus one second) over 6.
     assert pause == math.ceil((math.ceil(seconds) + 1) * 100.0 / 6) / 100.0 if seconds <= 1 else pause >= seconds + 1
 
