@@ -28,6 +28,15 @@ options:
     type: list
     elements: path
     default: []
+  units:
+    description:
+      - systemd units whose state to read (RV(units)). The default is every service the collection's roles keep
+        running, so each role can skip its own call to keep its service enabled and running, and the nginx role
+        its read of the running master's open-file limit, when this read saw them so.
+    type: list
+    elements: str
+    default: [supervisor.service, nginx.service, haproxy.service, webops-tornado-firewall.service]
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -92,6 +101,26 @@ os_family:
   returned: always
   type: str
   version_added: 0.5.0
+units:
+  description:
+    - Each unit of O(units) systemd knows (loaded), by name; empty where systemctl is missing or failed.
+  returned: always
+  type: dict
+  version_added: 0.5.0
+  contains:
+    enabled: {description: Whether the unit is enabled (C(UnitFileState) C(enabled))., type: bool}
+    active: {description: Whether the unit is active (C(ActiveState) C(active))., type: bool}
+    nofile:
+      description: The soft open-file limit of its main process (C(/proc/PID/limits)), or null when it has none.
+      type: int
+nft_tables:
+  description:
+    - The nftables tables loaded in the kernel, as C(nft list tables) names them (C(inet NAME)); null where nft is
+      missing or this process lacks CAP_NET_ADMIN (the firewall role then asks the kernel itself).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.5.0
 ansible_facts:
   description: Facts set on the host.
   returned: always
@@ -114,9 +143,12 @@ import struct
 from ansible.module_utils.basic import AnsibleModule
 
 MAX_FILE = 65536
+NFT = '/usr/sbin/nft'
 DPKG_STATUS = '/var/lib/dpkg/status'
 CAP_NET_ADMIN = 12
 TCP_LISTEN = '0A'
+# The services the collection's roles keep running (the default of the option `units`).
+UNITS = ('supervisor.service', 'nginx.service', 'haproxy.service', 'webops-tornado-firewall.service')
 
 
 def parse_proc_net_tcp(text, ipv6=False):
@@ -216,6 +248,60 @@ def os_family(path='/etc/os-release'):
     return 'Debian' if 'debian' in words else None
 
 
+def parse_unit_states(text, units, proc='/proc'):
+    """`systemctl show` blocks (one per unit asked, in order, blank-line separated) to {unit: state}.
+
+    Only units systemd loaded are named; each gets enabled, active and its main process's soft open-file limit.
+    """
+    states = {}
+    blocks = text.strip().split('\n\n')
+    if len(blocks) != len(units):
+        return states
+    for unit, block in zip(units, blocks):
+        fields = dict(line.partition('=')[::2] for line in block.splitlines())
+        if fields.get('LoadState') != 'loaded':
+            continue
+        try:
+            pid = int(fields.get('MainPID') or 0)
+        except ValueError:
+            pid = 0
+        states[unit] = {'enabled': fields.get('UnitFileState') == 'enabled',
+                        'active': fields.get('ActiveState') == 'active',
+                        'nofile': open_file_limit(pid, proc) if pid > 0 else None}
+    return states
+
+
+def open_file_limit(pid, proc='/proc'):
+    """The soft 'Max open files' of a process, or None when it cannot be read."""
+    text = read_small(os.path.join(proc, str(pid), 'limits')) or ''
+    for line in text.splitlines():
+        if line.startswith('Max open files'):
+            words = line.split()
+            try:
+                return int(words[3])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def unit_states(module, units):
+    if not units:
+        return {}
+    # One systemctl for every unit; --property keeps the blocks small and in a known shape.
+    rc, out, _err = module.run_command(['systemctl', 'show', '--property=LoadState,UnitFileState,ActiveState,MainPID',
+                                        '--'] + list(units))
+    return parse_unit_states(out, units) if rc == 0 else {}
+
+
+def nft_tables(module, net_admin):
+    if not net_admin or not os.access(NFT, os.X_OK):
+        return None
+    rc, out, _err = module.run_command([NFT, 'list', 'tables'])
+    if rc != 0:
+        return None
+    return [' '.join(line.split()[1:]) for line in out.splitlines() if line.startswith('table ')]
+
+
 def installed_packages(path=DPKG_STATUS):
     """package_facts' shape from dpkg's status file: {name: [{name, version, arch, source}]}, installed ones only."""
     try:
@@ -239,11 +325,13 @@ def installed_packages(path=DPKG_STATUS):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[])),
+    module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[]),
+                                              units=dict(type='list', elements='str', default=list(UNITS))),
                            supports_check_mode=True)
     rc, out, err = module.run_command(['hostname', '-I'])
     if rc != 0:
         module.fail_json(msg='hostname -I failed: %s' % err.strip())
+    net_admin = has_capability(CAP_NET_ADMIN)
     module.exit_json(
         changed=False,
         nproc=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1),
@@ -253,7 +341,9 @@ def main():
                                 'shell': u.pw_shell}) for u in pwd.getpwall()),
         groups=dict((g.gr_name, {'gid': g.gr_gid, 'members': list(g.gr_mem)}) for g in grp.getgrall()),
         files=dict((path, read_small(path)) for path in module.params['files']),
-        net_admin=has_capability(CAP_NET_ADMIN),
+        net_admin=net_admin,
+        units=unit_states(module, module.params['units']),
+        nft_tables=nft_tables(module, net_admin),
         os_family=os_family(),
         ansible_facts=dict(packages=installed_packages()),
     )

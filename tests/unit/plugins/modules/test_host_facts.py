@@ -235,12 +235,16 @@ def test_read_small_empty(tmp_path):
 
 # --- the module ------------------------------------------------------------------------------------
 
-def run_module(monkeypatch, capsys, args, hostname=(0, '10.0.2.15 fd00::15 \n', '')):
+def run_module(monkeypatch, capsys, args, hostname=(0, '10.0.2.15 fd00::15 \n', ''), systemctl=(1, '', 'no systemd'),
+               net_admin=False):
     calls = []
 
     def run_command(self, argv, **_kwargs):
         calls.append(argv)
-        return hostname
+        return {'hostname': hostname, 'systemctl': systemctl}.get(argv[0], (0, 'table inet webops_tornado_demo\n', ''))
+
+    monkeypatch.setattr(mod, 'has_capability', lambda _bit: net_admin)
+    monkeypatch.setattr(mod.os, 'access', lambda path, _mode: path == mod.NFT)
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(mod, 'listeners', lambda: [{'address': '0.0.0.0', 'port': 22, 'uid': 0, 'user': 'root',
@@ -257,7 +261,9 @@ def test_module_result(monkeypatch, capsys, tmp_path):
     release.write_text('{"id": "r1"}')
     rc, result, calls = run_module(monkeypatch, capsys, {'files': [str(release), str(tmp_path / 'nope')]})
     assert rc == 0 and result['changed'] is False
-    assert calls == [['hostname', '-I']]
+    assert calls[0] == ['hostname', '-I']
+    assert calls[1][:2] == ['systemctl', 'show'] and calls[1][-4:] == list(mod.UNITS)
+    assert result['units'] == {} and result['nft_tables'] is None and result['net_admin'] is False
     assert result['addresses'] == ['10.0.2.15', 'fd00::15']
     assert result['nproc'] >= 1
     assert result['listeners'][0]['port'] == 22
@@ -265,6 +271,14 @@ def test_module_result(monkeypatch, capsys, tmp_path):
     assert set(result['users']['root']) == {'uid', 'gid', 'gecos', 'home', 'shell'}
     assert result['groups']['root'] == {'gid': 0, 'members': result['groups']['root']['members']}
     assert result['files'] == {str(release): '{"id": "r1"}', str(tmp_path / 'nope'): None}
+
+
+def test_module_reads_units_and_tables(monkeypatch, capsys):
+    rc, result, calls = run_module(monkeypatch, capsys, {'units': ['supervisor.service']}, net_admin=True,
+                                   systemctl=(0, 'MainPID=0\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n', ''))
+    assert rc == 0 and calls[-1] == [mod.NFT, 'list', 'tables']
+    assert result['units'] == {'supervisor.service': {'enabled': True, 'active': True, 'nofile': None}}
+    assert result['nft_tables'] == ['inet webops_tornado_demo']
 
 
 def test_module_without_files(monkeypatch, capsys):
@@ -313,3 +327,33 @@ def test_installed_packages_in_package_facts_shape(tmp_path):
         "nginx": [{"name": "nginx", "version": "1.22.1-9+deb12u1", "arch": "amd64", "source": "apt"}],
         "supervisor": [{"name": "supervisor", "version": "4.2.5-1", "arch": "all", "source": "apt"}]}
     assert mod.installed_packages(str(tmp_path / "missing")) == {}
+
+
+# As systemd 252 prints `systemctl show --property=LoadState,UnitFileState,ActiveState,MainPID` for four units:
+# in its own property order, a blank line between units, an unknown unit still printed (not-found).
+SYSTEMCTL_SHOW = (
+    "MainPID=474\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+    "MainPID=0\nLoadState=loaded\nActiveState=inactive\nUnitFileState=disabled\n\n"
+    "MainPID=0\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n\n"
+    "MainPID=0\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n")
+
+
+def test_unit_states_by_unit_with_the_main_process_limit(tmp_path):
+    (tmp_path / '474').mkdir()
+    (tmp_path / '474' / 'limits').write_text(
+        'Limit                     Soft Limit           Hard Limit           Units     \n'
+        'Max open files            16384                16384                files     \n')
+    units = ['supervisor.service', 'nginx.service', 'haproxy.service', 'webops-tornado-firewall.service']
+    assert mod.parse_unit_states(SYSTEMCTL_SHOW, units, proc=str(tmp_path)) == {
+        'supervisor.service': {'enabled': True, 'active': True, 'nofile': 16384},
+        'nginx.service': {'enabled': False, 'active': False, 'nofile': None},
+        'webops-tornado-firewall.service': {'enabled': True, 'active': True, 'nofile': None}}
+
+
+def test_unit_states_not_trusted_when_the_blocks_do_not_match_the_units():
+    # A block fewer than units asked (systemctl changed its output): no unit is named rather than the wrong one.
+    assert mod.parse_unit_states(SYSTEMCTL_SHOW, ['a.service', 'b.service']) == {}
+
+
+def test_open_file_limit_of_a_process_gone(tmp_path):
+    assert mod.open_file_limit(999999, proc=str(tmp_path)) is None
