@@ -51,7 +51,7 @@ import stat
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-DEFAULT_EXCLUDE = ['.git', '.hg', '.svn', '__pycache__', '.pytest_cache', '.mypy_cache', '.tox', '.venv', '.DS_Store']
+from ansible_collections.webops.tornado.plugins.plugin_utils.source_tree import DEFAULT_EXCLUDE, left_out
 
 
 def tree_checksum(top, exclude=None):
@@ -61,9 +61,9 @@ def tree_checksum(top, exclude=None):
         raise ValueError("%s is not a directory" % top)
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(top, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if d not in skip)
+        dirs[:] = sorted(d for d in dirs if not left_out(d, skip, is_dir=True))
         for name in sorted(files):
-            if name in skip or name.endswith(('.pyc', '.pyo')):
+            if left_out(name, skip):
                 continue
             path = os.path.join(root, name)
             rel = os.path.relpath(path, top).replace(os.sep, '/')
