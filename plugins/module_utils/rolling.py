@@ -175,3 +175,17 @@ def describe_failure(group, results):
     what = "status %s, body %r" % (bad["status"], bad["body"]) if bad["status"] is not None else bad["error"]
     return ("%s:%s failed its health check at %s (%s); processes restarted in this run: %s"
             % (group, bad["name"], bad["url"], what, moved))
+
+
+def group_programs(rc, out, group):
+    """The program names ``supervisorctl status GROUP:*`` listed for ``group`` (sorted), or None when supervisord
+    does not run that group (the command failed, or listed none of its programs).
+
+    supervisorctl exits 3 when a listed program is not RUNNING (it is still loaded): that counts as running the group.
+    """
+    if rc not in (0, 3):
+        return None
+    prefix = group + ':'
+    names = sorted(line.split()[0][len(prefix):] for line in out.splitlines()
+                   if line.startswith(prefix) and line.split()[0] != prefix)
+    return names or None

@@ -96,6 +96,15 @@ options:
   expect_body:
     description: Text the health response must contain (for example the new release's id).
     type: str
+  only_running:
+    description:
+      - Restart only when supervisord runs the group with exactly the programs of O(backends) (C(supervisorctl status
+        GROUP:*), read first, in the same call); otherwise restart nothing and say why (RV(group_loaded),
+        RV(layout_changed)). A group not loaded yet is started by the C(webops.tornado.supervisor) role, and one whose
+        programs change is replaced by its C(supervisorctl update), not restarted program by program.
+    type: bool
+    default: false
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -158,6 +167,16 @@ moved:
   returned: always
   type: list
   elements: str
+group_loaded:
+  description: Whether supervisord ran the group when the call began.
+  returned: with O(only_running)
+  type: bool
+  version_added: 0.5.0
+layout_changed:
+  description: Whether the group supervisord ran had other programs than O(backends) (nothing was restarted).
+  returned: with O(only_running)
+  type: bool
+  version_added: 0.5.0
 """
 
 import threading
@@ -165,7 +184,8 @@ import threading
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible_collections.webops.tornado.plugins.module_utils.rolling import Backend, RollingRestart, describe_failure
+from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
+    Backend, RollingRestart, describe_failure, group_programs)
 
 
 def http_get(url, timeout):
@@ -216,20 +236,30 @@ def main():
             max_skipped=dict(type="int", default=0),
             expect_status=dict(type="int", default=200),
             expect_body=dict(type="str"),
+            only_running=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
     backends = [Backend(b["name"], b["address"], b["port"]) for b in params["backends"]]
-    if module.check_mode:
-        module.exit_json(changed=bool(backends), moved=[b.name for b in backends],
-                         results=[{"name": b.name, "port": b.port, "healthy": None, "status": None,
-                                   "body": "", "error": "", "seconds": 0.0} for b in backends])
-
-    supervisorctl_bin = module.get_bin_path("supervisorctl", required=True)
+    supervisorctl_bin = module.get_bin_path("supervisorctl", required=not module.check_mode)
 
     def supervisorctl(args):
         return module.run_command([supervisorctl_bin] + args)
+
+    found = {}
+    if params["only_running"]:
+        # Read-only, so asked in check mode too (when supervisorctl is there).
+        running = group_programs(*supervisorctl(["status", params["group"] + ":*"])[:2], group=params["group"]) \
+            if supervisorctl_bin else None
+        found = dict(group_loaded=running is not None,
+                     layout_changed=running is not None and running != sorted(b.name for b in backends))
+        if not found["group_loaded"] or found["layout_changed"]:
+            module.exit_json(changed=False, results=[], moved=[], **found)
+    if module.check_mode:
+        module.exit_json(changed=bool(backends), moved=[b.name for b in backends],
+                         results=[{"name": b.name, "port": b.port, "healthy": None, "status": None,
+                                   "body": "", "error": "", "seconds": 0.0} for b in backends], **found)
 
     rollout = RollingRestart(params["group"], backends, supervisorctl, http_get,
                              health_path=params["health_path"], health_timeout=params["health_timeout"],
@@ -240,8 +270,9 @@ def main():
     ok, results = rollout.run()
     moved = [r["name"] for r in results]
     if not ok:
-        module.fail_json(msg=describe_failure(params["group"], results), changed=True, results=results, moved=moved)
-    module.exit_json(changed=bool(results), results=results, moved=moved)
+        module.fail_json(msg=describe_failure(params["group"], results), changed=True, results=results, moved=moved,
+                         **found)
+    module.exit_json(changed=bool(results), results=results, moved=moved, **found)
 
 
 if __name__ == "__main__":

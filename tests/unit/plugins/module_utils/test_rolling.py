@@ -5,12 +5,13 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.webops.tornado.plugins.filter import rolling as rolling_filter
 from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
-    Backend, RollingRestart, describe_failure)
+    Backend, RollingRestart, describe_failure, group_programs)
 
 
 def filter_hostvars(processes):
@@ -321,3 +322,21 @@ def test_the_next_stop_waits_only_for_the_skip_windows_it_needs():
                                   clock=clock, sleep=clock.sleep, health_interval=0.25, skip_window=2, max_skipped=2).run()
     assert ok
     assert [round(timed.stopped_at[port], 2) for port in range(8000, 8004)] == [0, 0.5, 2.5, 3.0]
+
+
+# --- group_programs: which programs supervisord runs for a group -----------------------------------------------
+
+@pytest.mark.parametrize('rc, out, programs', [
+    (0, 'demo:demo-8000                   RUNNING   pid 474, uptime 0:01:02\n'
+        'demo:demo-8001                   RUNNING   pid 475, uptime 0:01:02\n', ['demo-8000', 'demo-8001']),
+    # exit 3: a program of the group is not RUNNING, the group is still loaded
+    (3, 'demo:demo-8001                   STARTING  \ndemo:demo-8000                   FATAL     Exited too quickly\n',
+     ['demo-8000', 'demo-8001']),
+    # another group whose name starts with this one's is not this group
+    (0, 'demo2:demo2-8000                 RUNNING   pid 9, uptime 0:00:01\n', None),
+    (4, 'demo: ERROR (no such group)\n', None),
+    (0, '', None),
+    (7, 'unix:///run/supervisor.sock no such file\n', None),
+])
+def test_group_programs(rc, out, programs):
+    assert group_programs(rc, out, 'demo') == programs
