@@ -242,7 +242,8 @@ def main():
     )
     params = module.params
     backends = [Backend(b["name"], b["address"], b["port"]) for b in params["backends"]]
-    supervisorctl_bin = module.get_bin_path("supervisorctl", required=not module.check_mode)
+    # Not there yet (a first run, before the supervisor role installs it): no group runs, for only_running.
+    supervisorctl_bin = module.get_bin_path("supervisorctl", required=not (module.check_mode or params["only_running"]))
 
     def supervisorctl(args):
         return module.run_command([supervisorctl_bin] + args)

@@ -16,7 +16,7 @@ from ansible_collections.webops.tornado.plugins.modules import rolling_restart a
 BACKENDS = [{'name': 'demo-8000', 'port': 8000}, {'name': 'demo-8001', 'port': 8001}]
 
 
-def run(monkeypatch, capsys, status, args):
+def run(monkeypatch, capsys, status, args, installed=True):
     calls = []
 
     def run_command(self, argv, **_kwargs):
@@ -24,7 +24,13 @@ def run(monkeypatch, capsys, status, args):
         return status if argv[1] == 'status' else (0, '', '')
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/usr/bin/' + name)
+
+    def get_bin_path(self, name, required=False):
+        if not installed and required:
+            self.fail_json(msg='Failed to find required executable "%s"' % name)
+        return '/usr/bin/' + name if installed else None
+
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
     with patch_module_args(dict({'group': 'demo', 'backends': BACKENDS, 'only_running': True}, **args)):
         with pytest.raises(SystemExit) as exit_info:
             mod.main()
@@ -50,3 +56,9 @@ def test_the_group_as_asked_is_read_then_moved_in_check_mode(monkeypatch, capsys
     assert rc == 0 and result['changed'] is True and result['moved'] == ['demo-8000', 'demo-8001']
     assert result['group_loaded'] is True and result['layout_changed'] is False
     assert calls == [['status', 'demo:*']]
+
+
+def test_no_supervisorctl_yet_is_no_group_running(monkeypatch, capsys):
+    # A first run: the app role activates before the supervisor role installed supervisord.
+    rc, result, calls = run(monkeypatch, capsys, None, {}, installed=False)
+    assert rc == 0 and result['changed'] is False and result['group_loaded'] is False and calls == []
