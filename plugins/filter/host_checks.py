@@ -18,6 +18,10 @@ def port_conflicts(listeners, ports, variable, owners=(), processes=()):
     return host_checks.port_conflicts(listeners, ports, variable, owners=owners, processes=processes)
 
 
+def unit_state(host, unit):
+    return host_checks.unit_state(host, unit)
+
+
 def input_errors(values, rules, prefix=''):
     return inputs.errors(rules, values, prefix=prefix)
 
@@ -30,4 +34,5 @@ class FilterModule(object):
             'account_problems': account_problems,
             'port_conflicts': port_conflicts,
             'input_errors': input_errors,
+            'unit_state': unit_state,
         }

@@ -76,3 +76,16 @@ def port_conflicts(listeners, ports, variable, owners=(), processes=()):
                             'another port, or stop that program.' % (variable, port, sock.get('address'), who))
             break
     return problems
+
+
+def unit_state(host, unit):
+    """What the host's one read (webops.tornado.host_facts) saw of a systemd unit.
+
+    ``enabled`` and ``active`` as read (false when the unit was not read: no read, systemctl missing, or a
+    unit systemd does not know), ``running`` when both, and ``nofile``, its main process's soft open-file
+    limit (None when not read). A role skips its call that keeps the unit enabled and running only when
+    ``running`` is true and no file of the unit changed.
+    """
+    state = ((host or {}).get('units') or {}).get(unit) or {}
+    enabled, active = bool(state.get('enabled')), bool(state.get('active'))
+    return {'enabled': enabled, 'active': active, 'running': enabled and active, 'nofile': state.get('nofile')}

@@ -35,7 +35,7 @@ LISTENERS = [
 
 
 def test_filters_are_registered():
-    assert sorted(plugin.FilterModule().filters()) == ['account_problems', 'input_errors', 'port_conflicts']
+    assert sorted(plugin.FilterModule().filters()) == ['account_problems', 'input_errors', 'port_conflicts', 'unit_state']
 
 
 @pytest.mark.parametrize('name', sorted(ALL_FILTERS))
@@ -56,6 +56,12 @@ def test_port_conflicts_passes_owners_and_processes():
     assert len(plugin.port_conflicts(LISTENERS, [80, 8000], 'ports')) == 2
     assert len(plugin.port_conflicts(LISTENERS, [80, 8000], 'ports', owners=['bob'])) == 1
     assert plugin.port_conflicts(LISTENERS, [80, 8000], 'ports', owners=['bob'], processes=['nginx']) == []
+
+
+def test_unit_state_passes_its_arguments_through():
+    read = {'units': {'nginx.service': {'enabled': True, 'active': True, 'nofile': 20000}}}
+    assert plugin.unit_state(read, 'nginx.service') == host_checks.unit_state(read, 'nginx.service')
+    assert plugin.unit_state(read, 'nginx.service')['running'] is True
 
 
 def test_input_errors_takes_values_first_then_rules():

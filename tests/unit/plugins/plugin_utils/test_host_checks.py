@@ -223,3 +223,19 @@ def test_a_packaged_system_account_with_a_comment_is_not_taken_for_an_old_one_of
     users = {'redis': {'uid': 105, 'gid': 110, 'gecos': 'redis', 'home': '/var/lib/redis', 'shell': '/usr/sbin/nologin'}}
     problems = host_checks.account_problems(host(users, {}), 'redis', 'redis-app', '/var/lib/redis', name='redis')
     assert problems and problems[0].startswith('app_user: redis')
+
+
+# --- unit_state ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('host', [None, {}, {'units': None}, {'units': {}}, {'units': {'other.service': {'enabled': True}}}])
+def test_a_unit_not_read_is_not_running(host):
+    assert host_checks.unit_state(host, 'nginx.service') == {
+        'enabled': False, 'active': False, 'running': False, 'nofile': None}
+
+
+@pytest.mark.parametrize('enabled, active, running', [
+    (True, True, True), (True, False, False), (False, True, False), (False, False, False)])
+def test_a_unit_runs_only_when_enabled_and_active(enabled, active, running):
+    host = {'units': {'supervisor.service': {'enabled': enabled, 'active': active, 'nofile': 20000}}}
+    state = host_checks.unit_state(host, 'supervisor.service')
+    assert state == {'enabled': enabled, 'active': active, 'running': running, 'nofile': 20000}
