@@ -18,7 +18,7 @@ from ansible.template import trust_as_template
 # the other template variables, so a file written here is byte for byte what the template module writes.
 from ansible._internal._templating import _template_vars
 
-_KEYS = frozenset(('dest', 'state', 'src', 'vars', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
+_KEYS = frozenset(('dest', 'state', 'target', 'src', 'vars', 'content', 'owner', 'group', 'mode', 'backup', 'validate'))
 
 
 class ActionModule(ActionBase):
@@ -60,7 +60,7 @@ class ActionModule(ActionBase):
             extra = sorted(set(item) - _KEYS)
             if extra:
                 raise AnsibleActionFail('files[%d] (%s): unsupported keys: %s' % (index, item['dest'], ', '.join(extra)))
-            if item.get('state', 'file') == 'directory':
+            if item.get('state', 'file') in ('directory', 'link'):
                 items.append(dict(item))
                 continue
             if ('src' in item) == ('content' in item):

@@ -26,10 +26,13 @@ description:
   - An item with O(files[].state=directory) is a directory instead, created when missing and given its owner, group and
     mode, so the directories a role's files go into cost no call of their own. Directories missing on the way to it
     are created too, root's with mode C(0755) (M(webops.tornado.paths) gives them other attributes).
+  - An item with O(files[].state=link) is a symbolic link to O(files[].target) instead (as M(ansible.builtin.file) with
+    C(state=link) and C(force=true) makes one, for a link whose target may not exist yet), replaced atomically when it
+    points elsewhere, so the link that enables a file costs no call of its own either.
   - A destination that exists and is not a regular file (a directory, a symbolic link) is refused, and so is one
     whose directory does not exist and is no earlier item (outside check mode, where an earlier task may only have
-    said it would create it), before anything changes. A directory item that exists as anything but a directory is
-    refused too.
+    said it would create it), before anything changes. A directory item that exists as anything but a directory, and a
+    link item that exists as anything but a symbolic link, are refused too.
 options:
   files:
     description: The files, in the order they are handled.
@@ -44,10 +47,17 @@ options:
       state:
         description:
           - V(file), a regular file with O(files[].src) or O(files[].content); V(directory), a directory (only
-            O(files[].owner), O(files[].group) and O(files[].mode) apply).
+            O(files[].owner), O(files[].group) and O(files[].mode) apply); V(link), a symbolic link to
+            O(files[].target) (only O(files[].owner) and O(files[].group) apply, to the link itself).
         type: str
-        choices: [file, directory]
+        choices: [file, directory, link]
         default: file
+      target:
+        description:
+          - What a V(link) item points to, as the link holds it (relative to the link's directory unless absolute).
+          - Only, and required, with O(files[].state=link).
+        type: str
+        version_added: 0.5.0
       src:
         description: A template, looked up as M(ansible.builtin.template) looks up its O(ansible.builtin.template#module:src).
           Rendered by the action on the controller; exactly one of O(files[].src) and O(files[].content).
@@ -147,7 +157,8 @@ results:
       type: str
       returned: when a copy was made
 changed_files:
-  description: The files whose content or attributes were (or would be) changed (directory items are not listed).
+  description: The files and links whose content, target or attributes were (or would be) changed (directory items are
+    not listed).
   returned: always
   type: list
   elements: str
@@ -176,17 +187,30 @@ def refusal(item, check_mode=False, directories=()):
     dest = item["dest"]
     if not os.path.isabs(dest):
         return "%s is not an absolute path" % dest
-    if item.get("state") == "directory":
+    state = item.get("state") or "file"
+    if state == "link" and not item.get("target"):
+        return "%s is a link item: target is required" % dest
+    if state != "link" and item.get("target") is not None:
+        return "%s: target applies to a link item only" % dest
+    if state == "directory":
         if os.path.lexists(dest) and not os.path.isdir(dest):
             return "%s exists and is not a directory" % dest
         for key in ("content", "src", "validate"):
             if item.get(key) is not None:
                 return "%s is a directory item: %s does not apply" % (dest, key)
+    elif state == "link":
+        if os.path.lexists(dest) and not os.path.islink(dest):
+            return "%s exists and is not a symbolic link" % dest
+        for key in ("content", "src", "validate", "mode"):
+            if item.get(key) is not None:
+                return "%s is a link item: %s does not apply" % (dest, key)
+        if item.get("backup"):
+            return "%s is a link item: backup does not apply" % dest
     elif os.path.islink(dest) or (os.path.lexists(dest) and not os.path.isfile(dest)):
         return "%s exists and is not a regular file" % dest
     # In check mode the directory may be one an earlier task of the run would have created.
     parent = os.path.dirname(dest.rstrip("/")) or "/"
-    if item.get("state") != "directory" and not os.path.isdir(parent) and parent not in directories and not check_mode:
+    if state != "directory" and not os.path.isdir(parent) and parent not in directories and not check_mode:
         return "the directory of %s does not exist" % dest
     if item.get("validate") and "%s" not in item["validate"]:
         return "validate for %s must contain %%s (the new file's path)" % dest
@@ -270,6 +294,39 @@ def ensure_directory(module, item):
     return _described(result, dest, item), [diff] if module._diff and result["changed"] else []
 
 
+def ensure_link(module, item):
+    """Bring one link item to its target (and the link's owner and group); returns (result, diffs)."""
+    dest, target = item["dest"], item["target"]
+    result = {"dest": dest, "state": "link", "target": target, "changed": False}
+    before = os.readlink(dest) if os.path.islink(dest) else None
+    diffs = []
+    if before != target:
+        result["changed"] = True
+        if module._diff:
+            diffs.append({"before_header": dest, "after_header": dest,
+                          "before": {"path": dest, "state": "absent"} if before is None else {"path": dest, "target": before},
+                          "after": {"path": dest, "target": target}})
+        if module.check_mode:
+            return result, diffs
+        # A new link beside it, renamed over the old one: the path never misses its link.
+        temporary = os.path.join(os.path.dirname(dest), ".%s.%d.link" % (os.path.basename(dest), os.getpid()))
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        os.symlink(target, temporary)
+        try:
+            os.rename(temporary, dest)
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+    attribute_diff = {"before": {"path": dest}, "after": {"path": dest}, "before_header": dest, "after_header": dest}
+    attributes = dict(_attributes(dest, item), mode=None)
+    if module.set_fs_attributes_if_different(attributes, False, attribute_diff, expand=False):
+        result["changed"] = True
+        if module._diff:
+            diffs.append(attribute_diff)
+    return result, diffs
+
+
 def ensure(module, item, done):
     """Bring one file to its content and attributes; returns (result, diffs). ``done``: the results of the
     files before it, reported if this one fails."""
@@ -314,7 +371,8 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", required=True, options=dict(
                 dest=dict(type="path", required=True),
-                state=dict(type="str", choices=["file", "directory"], default="file"),
+                state=dict(type="str", choices=["file", "directory", "link"], default="file"),
+                target=dict(type="str"),
                 # The action renders src into content: the module only ever sees content.
                 src=dict(type="str"),
                 vars=dict(type="dict"),
@@ -343,6 +401,8 @@ def main():
         try:
             if item["state"] == "directory":
                 result, item_diffs = ensure_directory(module, item)
+            elif item["state"] == "link":
+                result, item_diffs = ensure_link(module, item)
             else:
                 result, item_diffs = ensure(module, item, results)
         except (IOError, OSError) as error:

@@ -121,8 +121,11 @@ class AppEntry(Input):
         return ['tornado_apps']
 
     def named_in(self, text, named, made_of):
-        # validate_site.yml's prefix: "app demo: <variable> must ..."; an assert of the site names the variable
-        return 'app demo: %s must' % self.name in text or self.name in named
+        # validate_site.yml's prefix: "app demo: <variable> must ..."; an assert of the site names the variable.
+        if 'app demo: %s must' % self.name in text or self.name in named:
+            return True
+        # Or the app's variable made of this one (nginx_tls_acme on: its nginx_tls_acme_names are checked).
+        return any(self.name in made_of.get(var, ()) for var in named if 'app demo: %s must' % var in text)
 
 
 class AnsibleHost(Input):

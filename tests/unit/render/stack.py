@@ -304,8 +304,10 @@ class Site(object):
                         if nginx_site['acme']:
                             site_templates += play.find(action='template', path='acme.yml')
                         self._render_templates(role, host, site_templates, outcome)
-                        link = play.args(play.one(action='file', path='site_render.yml', name='Enable the site'), host)
-                        outcome.links.setdefault(host, {})[link['dest']] = link['src']
+                        rendering = play.args(play.one(action='template', path='site_render.yml', name='Render the site'), host)
+                        for link in rendering['files']:
+                            if link.get('state') == 'link':
+                                outcome.links.setdefault(host, {})[link['dest']] = link['target']
                 elif role == 'haproxy':
                     # validate.yml read the sites (__haproxy_sites); tls.yml writes each pair with copy.
                     templates = play.find(action='template', path='tasks/main.yml')

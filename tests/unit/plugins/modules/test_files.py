@@ -181,3 +181,54 @@ def test_a_directory_item_creates_what_is_missing_on_the_way(capsys, tmp_path):
     deep = tmp_path / "a" / "b" / "c"
     rc, result = run(capsys, [{"dest": str(deep), "state": "directory", "mode": "0750"}])
     assert rc == 0 and result["changed"] and mode_of(deep) == 0o750 and (tmp_path / "a").is_dir()
+
+
+# --- link items ------------------------------------------------------------------------------------
+
+def test_a_link_item_is_made_then_left_alone(capsys, tmp_path):
+    (tmp_path / "sites-available").mkdir()
+    (tmp_path / "sites-enabled").mkdir()
+    (tmp_path / "sites-available" / "demo.conf").write_text("server {}\n")
+    link = tmp_path / "sites-enabled" / "demo.conf"
+    items = [{"dest": str(tmp_path / "sites-available" / "demo.conf"), "content": "server {}\n"},
+             {"dest": str(link), "state": "link", "target": "../sites-available/demo.conf", "owner": "root", "group": "root"}]
+    rc, result = run(capsys, items, diff=True)
+    assert rc == 0 and result["changed"] and result["changed_files"] == [str(link)]
+    assert os.readlink(str(link)) == "../sites-available/demo.conf" and link.read_text() == "server {}\n"
+    assert result["diff"][0]["before"] == {"path": str(link), "state": "absent"}
+    rc, result = run(capsys, items)
+    assert rc == 0 and not result["changed"] and result["changed_files"] == []
+    assert sorted(os.listdir(str(tmp_path / "sites-enabled"))) == ["demo.conf"]
+
+
+def test_a_link_pointing_elsewhere_is_replaced_and_check_mode_only_says_so(capsys, tmp_path):
+    link = tmp_path / "enabled"
+    os.symlink("old-target", str(link))
+    item = [{"dest": str(link), "state": "link", "target": "new-target"}]
+    rc, result = run(capsys, item, check_mode=True, diff=True)
+    assert rc == 0 and result["changed"] and os.readlink(str(link)) == "old-target"
+    assert result["diff"][0]["before"] == {"path": str(link), "target": "old-target"}
+    rc, result = run(capsys, item)
+    assert rc == 0 and result["changed"] and os.readlink(str(link)) == "new-target"
+    assert sorted(os.listdir(str(tmp_path))) == ["enabled"]
+
+
+@pytest.mark.parametrize("item, why", [
+    ({"state": "link"}, "target is required"),
+    ({"state": "link", "target": "x", "content": "y"}, "content does not apply"),
+    ({"state": "link", "target": "x", "mode": "0644"}, "mode does not apply"),
+    ({"content": "y", "target": "x"}, "target applies to a link item only"),
+])
+def test_a_link_item_with_what_does_not_apply_is_refused_before_anything_changes(capsys, tmp_path, item, why):
+    first = tmp_path / "first"
+    rc, result = run(capsys, [{"dest": str(first), "content": "1\n"}, dict(item, dest=str(tmp_path / "link"))])
+    assert rc == 1 and why in result["msg"] and not first.exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_link_item_over_a_file_or_directory_is_refused(capsys, tmp_path, kind):
+    dest = tmp_path / "taken"
+    dest.write_text("x\n") if kind == "file" else dest.mkdir()
+    rc, result = run(capsys, [{"dest": str(dest), "state": "link", "target": "elsewhere"}])
+    assert rc == 1 and "exists and is not a symbolic link" in result["msg"]
+    assert dest.is_file() if kind == "file" else dest.is_dir()
