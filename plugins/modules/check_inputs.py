@@ -28,8 +28,9 @@ options:
     description:
       - Variable name to rule. A rule is a kind name or a mapping with C(kind) and its parameters
         (for example C(roots) for a path, C(minimum) and C(maximum) for an int), plus C(empty) (null and
-        an empty string are accepted), C(also) (literal values accepted besides the kind's), C(secret), and
-        C(host_read) (see O(defer_undefined)).
+        an empty string are accepted), C(also) (literal values accepted besides the kind's), C(secret),
+        C(host_read) (see O(defer_undefined)), and C(note) (added to the message after the value, for example
+        where a default comes from).
       - The kinds are listed in C(plugins/plugin_utils/inputs.py).
     type: dict
     required: true

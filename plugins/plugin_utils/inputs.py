@@ -676,7 +676,7 @@ KINDS = {
 }
 
 
-_COMMON = ('kind', 'empty', 'secret', 'also', 'skip', 'host_read')
+_COMMON = ('kind', 'empty', 'secret', 'also', 'skip', 'host_read', 'note')
 
 
 def normalise_rule(rule):
@@ -715,5 +715,8 @@ def errors(rules, values, prefix=''):
             continue
         problem = check(rule, values[name])
         if problem:
-            messages.append('%s%s must be %s (got %s).' % (prefix, name, problem, show(values[name], secret=is_secret(rule))))
+            # A rule's note says where a value the user did not give came from (a default made of another variable).
+            note = normalise_rule(rule).get('note')
+            messages.append('%s%s must be %s (got %s%s).' % (prefix, name, problem, show(values[name], secret=is_secret(rule)),
+                                                            '; %s' % note if note else ''))
     return messages

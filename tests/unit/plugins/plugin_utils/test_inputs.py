@@ -309,3 +309,11 @@ def test_a_header_value_never_holds_what_ends_an_nginx_string(before, breaker, a
     message = inputs.errors({'nginx_security_headers': 'http_headers'},
                             {'nginx_security_headers': {'X-A': ['nosniff', value] if listed else value}})
     assert message and message[0].startswith('nginx_security_headers must be ')
+
+
+def test_a_rules_note_follows_the_value():
+    rules = {'nginx_tls_acme_names': {'kind': 'dns_names', 'note': 'unless set, the names of nginx_server_name'}}
+    message = inputs.errors(rules, {'nginx_tls_acme_names': ['_']}, prefix='app demo: ')[0]
+    assert message.startswith('app demo: nginx_tls_acme_names must be ')
+    assert message.endswith('(got ["_"]; unless set, the names of nginx_server_name).')
+    assert inputs.check(rules['nginx_tls_acme_names'], ['shop.example.com']) is None
