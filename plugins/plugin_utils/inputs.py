@@ -717,6 +717,6 @@ def errors(rules, values, prefix=''):
         if problem:
             # A rule's note says where a value the user did not give came from (a default made of another variable).
             note = normalise_rule(rule).get('note')
-            messages.append('%s%s must be %s (got %s%s).' % (prefix, name, problem, show(values[name], secret=is_secret(rule)),
-                                                            '; %s' % note if note else ''))
+            shown = show(values[name], secret=is_secret(rule)) + ('; %s' % note if note else '')
+            messages.append('%s%s must be %s (got %s).' % (prefix, name, problem, shown))
     return messages
