@@ -45,8 +45,11 @@ class CallbackModule(CallbackBase):
         action = result._task.action.rsplit(".", 1)[-1]
         if action in CONTROLLER_ONLY or self._play is None:
             return
-        items = result._result.get("results")
-        ran = 1 if items is None else sum(1 for item in items if not item.get("skipped"))
+        # A loop's items are in "results"; so are a module's own results (webops.tornado.files lists each file it
+        # wrote in one call), which are not items.
+        looped = result._task.loop is not None or bool(getattr(result._task, "loop_with", None))
+        items = result._result.get("results") if looped else None
+        ran = 1 if items is None else sum(1 for item in items if isinstance(item, dict) and not item.get("skipped"))
         if not ran:
             return
         name = result._task.get_name().strip()
