@@ -175,6 +175,7 @@ class Site(object):
             '__limits_ceiling_found': dict(NOFILE_CEILING),
             '__haproxy_active': {'changed': False, 'name': 'haproxy', 'status': {'ActiveState': 'inactive'}},
             '__nginx_version_out': {'changed': False, 'rc': 0, 'stdout': '', 'stderr': 'nginx version: nginx/%s' % self.nginx_version},
+            '__app_secret_here': {'changed': False, 'content': secret, 'encoding': 'base64'},
             '__app_secrets_found': {'changed': False, 'results': [{'item': h, 'content': secret, 'encoding': 'base64'}
                                                                   for h in self.hosts_of('tornado_app')]},
             # No maintenance flag yet (tasks/site_prepare.yml): maintenance off.
