@@ -66,6 +66,8 @@ PROXY_OPTIONS = (
 # and four app hosts with two processes each (as the multihost scenario). Each row is a code-only
 # deploy.yml (plays key, label, app hosts, -e); the 1-host row runs first, on the first app host only.
 FLEET_NETWORK = "wt-bench-fleet"
+# site.yml's first converge over SSH, on a fresh container of its own.
+SSH_FIRST = "wt-bench-ssh-first"
 FLEET_LB = "wt-bench-fleet-lb"
 FLEET_APPS = tuple("wt-bench-fleet-app%d" % n for n in range(1, 5))
 FLEET_DEPLOYS = (
@@ -342,37 +344,68 @@ class Bench(object):
 
     # --- SSH, as users connect --------------------------------------------------------------------
 
-    def address(self):
+    def address(self, container=None):
         return self.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-                         self.args.container]).stdout.split()[0]
+                         container or self.args.container]).stdout.split()[0]
 
-    def setup_ssh(self):
-        """sshd in the container, a user with a key and passwordless sudo; an inventory that reaches the same
-        host (same inventory name, so the same deployment) over SSH."""
+    def install_sshd(self, container):
+        """sshd in ``container``, a user with a key and passwordless sudo; returns the key's path. The apt lists
+        are left as they were (a fresh image has none): a first converge after this one pays for its own update."""
         key = os.path.join(self.work, "id_ed25519")
         if not os.path.exists(key):
             self.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "webops-tornado-bench", "-f", key])
         with open(key + ".pub") as handle:
             public = handle.read().strip()
-        self.say("sshd and the user %s (sudo, key only) in %s" % (SSH_USER, self.args.container))
-        self.in_container(
-            "set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server sudo >/dev/null; "
-            "id {user} >/dev/null 2>&1 || useradd -m -s /bin/bash {user}; "
-            "install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh; "
-            "printf '%s\\n' {key} > /home/{user}/.ssh/authorized_keys; "
-            "chown {user}: /home/{user}/.ssh/authorized_keys; chmod 0600 /home/{user}/.ssh/authorized_keys; "
-            "echo '{user} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user}; chmod 0440 /etc/sudoers.d/{user}; "
-            "systemctl enable --now ssh >/dev/null 2>&1".format(user=SSH_USER, key=shlex.quote(public)), timeout=600)
-        inventory = os.path.join(self.work, "inventory-ssh.yml")
-        host = {"ansible_host": self.address()}
-        with open(inventory, "w") as handle:
+        self.say("sshd and the user %s (sudo, key only) in %s" % (SSH_USER, container))
+        self.run(["docker", "exec", container, "sh", "-c",
+                  "set -e; lists=$(ls /var/lib/apt/lists | grep -c _ || true); "
+                  "if [ \"$lists\" = 0 ]; then apt-get update -q >/dev/null; fi; "
+                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server sudo >/dev/null; "
+                  "if [ \"$lists\" = 0 ]; then rm -rf /var/lib/apt/lists/*; fi; "
+                  "id {user} >/dev/null 2>&1 || useradd -m -s /bin/bash {user}; "
+                  "install -d -m 0700 -o {user} -g {user} /home/{user}/.ssh; "
+                  "printf '%s\\n' {key} > /home/{user}/.ssh/authorized_keys; "
+                  "chown {user}: /home/{user}/.ssh/authorized_keys; chmod 0600 /home/{user}/.ssh/authorized_keys; "
+                  "echo '{user} ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/{user}; chmod 0440 /etc/sudoers.d/{user}; "
+                  "systemctl enable --now ssh >/dev/null 2>&1".format(user=SSH_USER, key=shlex.quote(public))],
+                 timeout=600)
+        return key
+
+    def ssh_inventory(self, path, container, key):
+        """An inventory reaching ``container`` over SSH, in both groups, under its own name (so a container the
+        docker connection reached before is the same deployment)."""
+        host = {"ansible_host": self.address(container)}
+        with open(path, "w") as handle:
             json.dump({"all": {
-                "children": {"tornado_app": {"hosts": {self.args.container: host}},
-                             "tornado_lb": {"hosts": {self.args.container: host}}},
+                "children": {"tornado_app": {"hosts": {container: host}},
+                             "tornado_lb": {"hosts": {container: host}}},
                 "vars": {"ansible_connection": "ssh", "ansible_user": SSH_USER, "ansible_ssh_private_key_file": key,
                          "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
                          "ansible_python_interpreter": "/usr/bin/python3", "limits_nofile": 16384}}}, handle, indent=2)
-        return inventory
+        return path
+
+    def setup_ssh(self):
+        """sshd in the bench's container and an inventory that reaches the same host over SSH."""
+        key = self.install_sshd(self.args.container)
+        return self.ssh_inventory(os.path.join(self.work, "inventory-ssh.yml"), self.args.container, key)
+
+    def ssh_first(self):
+        """site.yml's first converge over SSH + pipelining, on a container of its own (the bench's is converged
+        already), started from the same image with nothing but sshd and the user added."""
+        self.run(["docker", "rm", "-f", SSH_FIRST], check=False)
+        try:
+            # scripts/lib/common.sh knows how systemd runs in a container on this machine.
+            self.run(["bash", "-c", '. scripts/lib/common.sh && wt_start_systemd_container "$1" "$2"',
+                      "start", SSH_FIRST, self.args.image])
+            key = self.install_sshd(SSH_FIRST)
+            inventory = self.ssh_inventory(os.path.join(self.work, "inventory-ssh-first.yml"), SSH_FIRST, key)
+            self.src = os.path.join(self.work, "src", "v1")
+            play = self.playbook("ssh_first", "site.yml", inventory=inventory, check=False,
+                                 env_extra={"ANSIBLE_PIPELINING": "True", "ANSIBLE_HOST_KEY_CHECKING": "False"})
+            if play["rc"] != 0:
+                self.notes.append("ssh_first failed (exit %d; see the log)" % play["rc"])
+        finally:
+            self.run(["docker", "rm", "-f", SSH_FIRST], check=False)
 
     def ssh_runs(self):
         inventory = self.setup_ssh()
@@ -559,6 +592,7 @@ class Bench(object):
         self.restart_one()
         self.installer_deploys()
         self.ssh_runs()
+        self.ssh_first()
         self.fleet()
 
         self.playbook("keepalive_off", "site.yml", {"nginx_upstream_keepalive": 0})
@@ -612,7 +646,8 @@ class Bench(object):
         return "\n".join(lines)
 
     def plays_table(self):
-        names = {"first": "site.yml, first converge", "rerun": "site.yml, idempotent re-run, docker connection + pipelining",
+        names = {"first": "site.yml, first converge", "ssh_first": "site.yml, first converge, SSH + pipelining (a fresh container)",
+                 "rerun": "site.yml, idempotent re-run, docker connection + pipelining",
                  "deploy": "deploy.yml, v1 -> v2 (rolling, under load)",
                  "keepalive_off": "site.yml -e nginx_upstream_keepalive=0",
                  "fork": "site.yml -e app_process_model=fork",
@@ -620,7 +655,7 @@ class Bench(object):
         lines = ["| run | wall time (s) | ok | changed | failed |", "|---|---:|---:|---:|---:|"]
         names.update((key, label) for key, label, _env in SSH_RERUNS)
         names.update((key, label) for key, label, _env in SSH_DEPLOYS)
-        order = ("first", "rerun") + tuple(key for key, _label, _env in SSH_RERUNS) + ("deploy",) + tuple(
+        order = ("first", "ssh_first", "rerun") + tuple(key for key, _label, _env in SSH_RERUNS) + ("deploy",) + tuple(
             key for key, _label, _env in SSH_DEPLOYS) + ("keepalive_off", "fork", "haproxy")
         for key in order:
             play = self.plays.get(key)
