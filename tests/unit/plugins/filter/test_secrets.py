@@ -15,7 +15,8 @@ def read(text):
     return {'changed': False, 'content': base64.b64encode(text.encode()).decode(), 'encoding': 'base64'}
 
 
-MISSING = {'changed': False, 'failed': True, 'msg': 'file not found: /etc/tornado/demo/cookie_secret'}
+# As slurp answers a missing file under failed_when: false (ansible-core 2.19 writes "File", earlier "file").
+MISSING = {'changed': False, 'failed': False, 'failed_when_result': False, 'msg': 'File not found: /etc/tornado/demo/cookie_secret'}
 HOSTS = ['a', 'b', 'c', 'd']
 
 
@@ -25,7 +26,7 @@ def own(**reads):
 
 
 def test_registered():
-    assert plugin.FilterModule().filters() == {'cookie_secret_held': cookie_secret_held}
+    assert sorted(plugin.FilterModule().filters()) == ['cookie_secret_held', 'cookie_secret_unread']
 
 
 def test_the_first_host_in_order_wins_whichever_batch_reads():
@@ -60,3 +61,20 @@ def test_a_batch_host_is_taken_from_its_own_read_not_from_a_loop():
     hostvars = own(a=MISSING)
     assert cookie_secret_held(['a'], hostvars, ['a'], [dict(read('stale'), item='a')]) == ''
     assert cookie_secret_held(['a'], own(a=read('own')), [], [dict(read('looped'), item='a')]) == 'looped'
+
+
+def test_unread_hosts_are_the_unreachable_and_the_failed_reads_other_than_a_missing_file():
+    from ansible_collections.webops.tornado.plugins.filter.secrets import cookie_secret_unread
+    hostvars = own(a=MISSING, b={'failed': True, 'msg': 'File is not readable: /etc/tornado/demo/cookie_secret'},
+                   c=read('secret-c'), d={'skipped': True}, e={'failed': True, 'msg': 'file not found: /x'})
+    elsewhere = [{'item': 'f', 'unreachable': True, 'msg': 'Failed to connect to the host via ssh'},
+                 # as a docker connection to a container that is gone answers, under failed_when: false
+                 {'item': 'g', 'failed': False, 'failed_when_result': False, 'rc': 1,
+                  'module_stderr': 'Error response from daemon: No such container: g\n',
+                  'msg': 'Module result deserialization failed: No start of json char found'},
+                 dict(MISSING, item='h'), dict(read('secret-i'), item='i')]
+    order = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']
+    assert cookie_secret_unread(order, hostvars, ['a', 'b', 'c', 'd', 'e'], elsewhere) == ['b', 'f', 'g']
+    # a host of the batch that never read (another include) is not unread, nor one nobody asked for
+    assert cookie_secret_unread(['j'], {'j': {'app_name': 'demo'}}, ['j'], elsewhere) == []
+    assert cookie_secret_unread(['a'], hostvars, ['a'], elsewhere) == []
