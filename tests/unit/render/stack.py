@@ -142,7 +142,7 @@ class Site(object):
         binding = site_binding()
         staging = {'__nginx_tree': '{{ __nginx_staging_tree }}'}
         self.plays = {
-            'limits': self.deployment.play('limits', tasks_from=('inputs', 'main', 'validate')),
+            'limits': self.deployment.play('limits', tasks_from=('inputs', 'main', 'validate', 'apply')),
             'app': self.deployment.play('app', tasks_from=('inputs', 'main', 'validate')),
             'supervisor': self.deployment.play('supervisor', tasks_from=('inputs', 'main', 'validate')),
             'firewall': self.deployment.play('firewall', tasks_from=('inputs', 'main', 'validate')),
