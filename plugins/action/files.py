@@ -50,7 +50,10 @@ class ActionModule(ActionBase):
         files = self._task.args.get('files')
         if not isinstance(files, list) or not files:
             raise AnsibleActionFail('files: a non-empty list of files is required')
-        unknown = sorted(set(self._task.args) - {'files'})
+        root = self._task.args.get('root')
+        if root is not None and not (isinstance(root, str) and os.path.isabs(root)):
+            raise AnsibleActionFail('files: root must be an absolute path')
+        unknown = sorted(set(self._task.args) - {'files', 'root'})
         if unknown:
             raise AnsibleActionFail('files: unsupported parameters: %s' % ', '.join(unknown))
         items = []
@@ -60,7 +63,10 @@ class ActionModule(ActionBase):
             extra = sorted(set(item) - _KEYS)
             if extra:
                 raise AnsibleActionFail('files[%d] (%s): unsupported keys: %s' % (index, item['dest'], ', '.join(extra)))
-            if item.get('state', 'file') in ('directory', 'link'):
+            if root is not None and not os.path.isabs(item['dest']):
+                # Joined here, not by the module alone: a template sees the path it is written to.
+                item = dict(item, dest=os.path.normpath(os.path.join(root, item['dest'])))
+            if item.get('state', 'file') in ('directory', 'link', 'absent'):
                 items.append(dict(item))
                 continue
             if ('src' in item) == ('content' in item):

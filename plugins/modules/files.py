@@ -29,11 +29,19 @@ description:
   - An item with O(files[].state=link) is a symbolic link to O(files[].target) instead (as M(ansible.builtin.file) with
     C(state=link) and C(force=true) makes one, for a link whose target may not exist yet), replaced atomically when it
     points elsewhere, so the link that enables a file costs no call of its own either.
+  - An item with O(files[].state=absent) removes its path instead (a directory with everything in it), so the paths a
+    role must not leave behind cost no call of their own.
   - A destination that exists and is not a regular file (a directory, a symbolic link) is refused, and so is one
     whose directory does not exist and is no earlier item (outside check mode, where an earlier task may only have
     said it would create it), before anything changes. A directory item that exists as anything but a directory, and a
     link item that exists as anything but a symbolic link, are refused too.
 options:
+  root:
+    description:
+      - Directory that relative O(files[].dest) are taken from (the action joins them before rendering, so a template
+        sees the absolute path); without it, every O(files[].dest) must be absolute.
+    type: path
+    version_added: 0.5.0
   files:
     description: The files, in the order they are handled.
     type: list
@@ -41,16 +49,17 @@ options:
     required: true
     suboptions:
       dest:
-        description: Absolute path of the file.
+        description: Absolute path of the file, or relative to O(root).
         type: path
         required: true
       state:
         description:
           - V(file), a regular file with O(files[].src) or O(files[].content); V(directory), a directory (only
             O(files[].owner), O(files[].group) and O(files[].mode) apply); V(link), a symbolic link to
-            O(files[].target) (only O(files[].owner) and O(files[].group) apply, to the link itself).
+            O(files[].target) (only O(files[].owner) and O(files[].group) apply, to the link itself); V(absent), no
+            path at all (nothing else applies).
         type: str
-        choices: [file, directory, link]
+        choices: [file, directory, link, absent]
         default: file
       target:
         description:
@@ -157,8 +166,8 @@ results:
       type: str
       returned: when a copy was made
 changed_files:
-  description: The files and links whose content, target or attributes were (or would be) changed (directory items are
-    not listed).
+  description: The files and links whose content, target or attributes were (or would be) changed, and the paths removed
+    (directory items are not listed).
   returned: always
   type: list
   elements: str
@@ -168,6 +177,7 @@ changed_files:
 import grp
 import os
 import pwd
+import shutil
 import stat
 import tempfile
 
@@ -188,6 +198,10 @@ def refusal(item, check_mode=False, directories=()):
     if not os.path.isabs(dest):
         return "%s is not an absolute path" % dest
     state = item.get("state") or "file"
+    if state == "absent":
+        given = [key for key in ("content", "src", "validate", "target", "owner", "group", "mode")
+                 if item.get(key) is not None]
+        return "%s is an absent item: %s does not apply" % (dest, ", ".join(given)) if given else None
     if state == "link" and not item.get("target"):
         return "%s is a link item: target is required" % dest
     if state != "link" and item.get("target") is not None:
@@ -294,6 +308,24 @@ def ensure_directory(module, item):
     return _described(result, dest, item), [diff] if module._diff and result["changed"] else []
 
 
+def ensure_absent(module, item):
+    """Remove one path (a directory with everything in it); returns (result, diffs)."""
+    dest = item["dest"]
+    result = {"dest": dest, "state": "absent", "changed": os.path.lexists(dest)}
+    if not result["changed"]:
+        return result, []
+    # Read before the removal: afterwards every path would look like a file.
+    before = "directory" if os.path.isdir(dest) and not os.path.islink(dest) else "file"
+    if not module.check_mode:
+        if before == "directory":
+            shutil.rmtree(dest)
+        else:
+            os.unlink(dest)
+    diffs = [{"before_header": dest, "after_header": dest, "before": {"path": dest, "state": before},
+              "after": {"path": dest, "state": "absent"}}] if module._diff else []
+    return result, diffs
+
+
 def ensure_link(module, item):
     """Bring one link item to its target (and the link's owner and group); returns (result, diffs)."""
     dest, target = item["dest"], item["target"]
@@ -369,9 +401,10 @@ def ensure(module, item, done):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            root=dict(type="path"),
             files=dict(type="list", elements="dict", required=True, options=dict(
                 dest=dict(type="path", required=True),
-                state=dict(type="str", choices=["file", "directory", "link"], default="file"),
+                state=dict(type="str", choices=["file", "directory", "link", "absent"], default="file"),
                 target=dict(type="str"),
                 # The action renders src into content: the module only ever sees content.
                 src=dict(type="str"),
@@ -387,6 +420,9 @@ def main():
         supports_check_mode=True,
     )
     items = module.params["files"]
+    for item in items:
+        if module.params["root"] and not os.path.isabs(item["dest"]):
+            item["dest"] = os.path.normpath(os.path.join(module.params["root"], item["dest"]))
     directories = set()
     for item in items:
         if item["state"] == "file" and item.get("content") is None:
@@ -403,6 +439,8 @@ def main():
                 result, item_diffs = ensure_directory(module, item)
             elif item["state"] == "link":
                 result, item_diffs = ensure_link(module, item)
+            elif item["state"] == "absent":
+                result, item_diffs = ensure_absent(module, item)
             else:
                 result, item_diffs = ensure(module, item, results)
         except (IOError, OSError) as error:

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from ansible_collections.webops.tornado.plugins.modules import files as mod
 
 
-def run(capsys, files, check_mode=False, diff=False):
+def run(capsys, files, check_mode=False, diff=False, root=None):
     args = dict(files=files, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    if root is not None:
+        args["root"] = root
     with patch_module_args(args):
         with pytest.raises(SystemExit) as exit_info:
             mod.main()
@@ -232,3 +234,41 @@ def test_a_link_item_over_a_file_or_directory_is_refused(capsys, tmp_path, kind)
     rc, result = run(capsys, [{"dest": str(dest), "state": "link", "target": "elsewhere"}])
     assert rc == 1 and "exists and is not a symbolic link" in result["msg"]
     assert dest.is_file() if kind == "file" else dest.is_dir()
+
+
+def test_absent_items_remove_files_links_and_whole_directories_then_change_nothing(capsys, tmp_path):
+    (tmp_path / "old.conf").write_text("x\n")
+    (tmp_path / "tree" / "deep").mkdir(parents=True)
+    (tmp_path / "tree" / "deep" / "f").write_text("y\n")
+    os.symlink("nowhere", str(tmp_path / "dangling"))
+    items = [{"dest": str(tmp_path / name), "state": "absent"} for name in ("old.conf", "tree", "dangling", "never")]
+    rc, result = run(capsys, items, check_mode=True, diff=True)
+    assert rc == 0 and result["changed_files"] == [item["dest"] for item in items[:3]]
+    assert [entry["before"]["state"] for entry in result["diff"]] == ["file", "directory", "file"]
+    assert sorted(os.listdir(str(tmp_path))) == ["dangling", "old.conf", "tree"]
+    rc, result = run(capsys, items)
+    assert rc == 0 and result["changed_files"] == [item["dest"] for item in items[:3]]
+    assert os.listdir(str(tmp_path)) == []
+    rc, result = run(capsys, items)
+    assert rc == 0 and not result["changed"] and result["changed_files"] == []
+
+
+@pytest.mark.parametrize("extra", [{"content": "x"}, {"mode": "0644"}, {"owner": "root"}, {"target": "elsewhere"}])
+def test_an_absent_item_with_what_does_not_apply_is_refused_before_anything_changes(capsys, tmp_path, extra):
+    (tmp_path / "keep").write_text("k\n")
+    rc, result = run(capsys, [{"dest": str(tmp_path / "keep"), "state": "absent"},
+                              dict({"dest": str(tmp_path / "other"), "state": "absent"}, **extra)])
+    assert rc == 1 and "absent item" in result["msg"] and list(extra)[0] in result["msg"]
+    assert (tmp_path / "keep").read_text() == "k\n"
+
+
+def test_relative_destinations_are_taken_from_root(capsys, tmp_path):
+    (tmp_path / "gone").mkdir()
+    rc, result = run(capsys, [{"dest": ".", "state": "directory", "mode": "0755"},
+                              {"dest": "sub", "state": "directory", "mode": "0700"},
+                              {"dest": "sub/./a.conf", "content": "a\n"},
+                              {"dest": "gone", "state": "absent"},
+                              {"dest": str(tmp_path / "abs.conf"), "content": "b\n"}], root=str(tmp_path))
+    assert rc == 0
+    assert result["changed_files"] == [str(tmp_path / "sub" / "a.conf"), str(tmp_path / "gone"), str(tmp_path / "abs.conf")]
+    assert mode_of(tmp_path / "sub") == 0o700 and sorted(os.listdir(str(tmp_path))) == ["abs.conf", "sub"]
