@@ -40,6 +40,16 @@ options:
     description: Seconds the reload has to take effect.
     type: float
     default: 10
+  restart:
+    description:
+      - Restart a running nginx instead of reloading it (after C(systemctl daemon-reload)), with the same checks. A
+        worker cannot raise its open-file limit above its master's without C(CAP_SYS_RESOURCE) (as in a container),
+        so a new C(worker_rlimit_nofile) above the running master's limit takes effect only through a new master.
+      - A master that is not running is started either way, after C(systemctl daemon-reload), so that a unit drop-in
+        written before it takes effect.
+    type: bool
+    default: false
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -60,7 +70,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 action:
-  description: C(reload), or C(start) when the master was not running.
+  description: C(reload), C(restart) when O(restart) was set, or C(start) when the master was not running.
   returned: success
   type: str
 problems:
@@ -134,16 +144,21 @@ def main():
             error_log=dict(type='path', default='/var/log/nginx/error.log'),
             ports=dict(type='list', elements='int', required=True),
             timeout=dict(type='float', default=10.0),
+            restart=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
     if module.check_mode:
-        module.exit_json(changed=True, action='reload')
+        module.exit_json(changed=True, action='restart' if params['restart'] else 'reload')
     master = read_pid(params['pid_file'])
-    action = 'reload' if master else 'start'
+    action = ('restart' if params['restart'] else 'reload') if master else 'start'
     before = children(master) if master else []
     offset = log_size(params['error_log'])
+    if action != 'reload':
+        rc, out, err = module.run_command(['systemctl', 'daemon-reload'])
+        if rc != 0:
+            module.fail_json(msg='systemctl daemon-reload failed: %s' % (out + err).strip(), problems=[(out + err).strip()])
     rc, out, err = module.run_command(['systemctl', action, params['service']])
     if rc != 0:
         module.fail_json(msg='systemctl %s %s failed: %s' % (action, params['service'], (out + err).strip()),

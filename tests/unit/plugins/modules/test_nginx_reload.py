@@ -189,7 +189,9 @@ class FakeSystemd(object):
 
     def run_command(self, argv, **_kwargs):
         self.calls.append(list(argv))
-        assert argv[0] == 'systemctl' and argv[1] in ('reload', 'start') and len(argv) == 3
+        if argv == ['systemctl', 'daemon-reload']:
+            return 0, '', ''
+        assert argv[0] == 'systemctl' and argv[1] in ('reload', 'start', 'restart') and len(argv) == 3
         if self.outcome == 'systemctl fails':
             return 1, '', 'Job for nginx.service failed because the control process exited with error code.\n'
         if self.outcome == 'emerg':
@@ -197,6 +199,17 @@ class FakeSystemd(object):
             return 0, '', ''
         if argv[1] == 'start':
             self.run_nginx(workers=0)
+        if argv[1] == 'restart':
+            # A new master: the old one and its workers are gone.
+            for pid in [pid for pid, (_comm, ppid) in self.proc.processes.items() if ppid == 1000] + [1000]:
+                self.proc.kill(pid)
+            self.proc.spawn(2000, 1)
+            self.pid_file.write_text('2000\n')
+            for _worker in range(2):
+                self.proc.spawn(self.next_pid, 2000)
+                self.next_pid += 1
+            self.proc.write_net()
+            return 0, '', ''
         if self.outcome != 'no workers':
             for _worker in range(2):
                 self.proc.spawn(self.next_pid, 1000)
@@ -242,7 +255,23 @@ def test_start_when_the_master_is_not_running(monkeypatch, capsys, systemd):
     rc, result, _clock = run(monkeypatch, capsys, systemd, service='nginx')
     assert rc == 0, result.get('msg')
     assert result['action'] == 'start'
-    assert systemd.calls == [['systemctl', 'start', 'nginx']]
+    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'start', 'nginx']]
+
+
+def test_restart_makes_a_new_master_after_daemon_reload(monkeypatch, capsys, systemd):
+    systemd.run_nginx()
+    rc, result, _clock = run(monkeypatch, capsys, systemd, restart=True)
+    assert rc == 0, result.get('msg')
+    assert result['changed'] is True and result['action'] == 'restart'
+    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'restart', 'nginx']]
+    assert 1000 not in systemd.proc.processes and systemd.pid_file.read_text() == '2000\n'
+
+
+def test_restart_of_a_master_not_running_starts_it(monkeypatch, capsys, systemd):
+    rc, result, _clock = run(monkeypatch, capsys, systemd, restart=True)
+    assert rc == 0, result.get('msg')
+    assert result['action'] == 'start'
+    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'start', 'nginx']]
 
 
 def test_emerg_since_the_reload_fails_with_nginx_lines(monkeypatch, capsys, systemd):
