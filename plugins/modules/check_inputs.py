@@ -69,7 +69,8 @@ options:
       - >-
         Left as written until the task runs (ansible-core 2.19 and later): each condition is evaluated, and a message
         templated, only when the action comes to it, so a message may use what is defined only when its check failed.
-        ansible-core 2.17 and 2.18 template every message with the task's other arguments before it runs.
+        ansible-core 2.17 and 2.18 template every message with the task's other arguments before it runs. Write the
+        list in the task itself: a template that would give it is not resolved.
       - To skip a check in some cases (as C(when) of an assert does), make that case part of its condition.
     type: list
     elements: dict
