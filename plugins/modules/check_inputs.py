@@ -32,8 +32,8 @@ options:
         C(host_read) (see O(defer_undefined)), and C(note) (added to the message after the value, for example
         where a default comes from).
       - The kinds are listed in C(plugins/plugin_utils/inputs.py).
+      - Required unless O(checks) is given.
     type: dict
-    required: true
   values:
     description:
       - >-
@@ -56,6 +56,35 @@ options:
     type: bool
     default: false
     version_added: 0.5.0
+  checks:
+    description:
+      - >-
+        What a rule of one variable cannot say (how variables go together, what the host has), as
+        C(ansible.builtin.assert) says it, in the same task: a role's whole validation is one task on the controller
+        rather than one per assertion.
+      - >-
+        Evaluated in order once every variable passed its rule (when one did not, the task fails with the rules'
+        sentences and no check is evaluated). The first check whose conditions do not all hold fails the task with its
+        O(checks[].msg), also its only entry in RV(errors); the later checks are not evaluated.
+      - >-
+        Left as written until the task runs (ansible-core 2.19 and later): each condition is evaluated, and a message
+        templated, only when the action comes to it, so a message may use what is defined only when its check failed.
+        ansible-core 2.17 and 2.18 template every message with the task's other arguments before it runs. Write the
+        list in the task itself: a template that would give it is not resolved.
+      - To skip a check in some cases (as C(when) of an assert does), make that case part of its condition.
+    type: list
+    elements: dict
+    version_added: 0.5.0
+    suboptions:
+      that:
+        description: A conditional expression, or a list of them that must all hold, as C(that) of C(ansible.builtin.assert).
+        type: list
+        elements: str
+        required: true
+      msg:
+        description: The message when the check fails, a template.
+        type: str
+        required: true
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -78,6 +107,16 @@ EXAMPLES = r"""
       app_home: {kind: path, roots: [/srv, /opt]}
       nginx_server_name: server_names
       app_environment: environment
+
+- name: Check every input of the role, then what the rules cannot say
+  webops.tornado.check_inputs:
+    rules: "{{ __app_input_rules }}"
+    checks:
+      - that: app_process_model != 'development' or app_processes | int <= 1
+        msg: "app_process_model=development runs one process, so app_processes ({{ app_processes }}) must be 0 or 1."
+      - that:
+          - not app_autoreload | bool or app_process_model != 'reuse_port'
+        msg: Autoreload restarts each process on its own; reuse_port runs several.
 """
 
 RETURN = r"""
@@ -93,7 +132,7 @@ deferred:
   elements: str
   version_added: 0.5.0
 errors:
-  description: One sentence per refused variable.
+  description: One sentence per refused variable, or the message of the first check that failed (O(checks)).
   returned: failure
   type: list
   elements: str

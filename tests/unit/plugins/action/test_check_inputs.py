@@ -238,3 +238,117 @@ def test_defer_undefined_leaves_host_read_rules_to_the_full_check():
     # Without the option the rule is checked as usual.
     result = run({'rules': rules}, task_vars)
     assert result['failed'] is True and 'app_listen_address' in result['msg']
+
+
+# --- checks: what assert would say, in the same task -----------------------------------------------------------
+# In a run, the conditions and messages come from a task file, so they are trusted templates.
+
+def check(that, msg):
+    that = [trust_as_template(t) for t in that] if isinstance(that, list) else trust_as_template(that)
+    return {'that': that, 'msg': trust_as_template(msg)}
+
+
+def test_checks_that_hold_pass():
+    checks = [check("app_name == 'demo'", 'never shown'), check('app_port_base | int > 1024', 'never shown')]
+    result = run({'rules': RULES, 'checks': checks}, good_vars())
+    assert 'failed' not in result, result.get('msg')
+    assert result['msg'] == 'All 5 inputs are acceptable. All 2 checks hold.'
+
+
+def test_the_first_failing_check_wins_and_its_message_is_templated():
+    checks = [
+        check("app_name == 'demo'", 'never shown'),
+        check("app_name == 'other'", 'app_name is {{ app_name }}, not other.'),
+        check("app_name == 'third'", 'the third check fails too'),
+    ]
+    result = run({'rules': RULES, 'checks': checks}, good_vars())
+    assert result['failed'] is True and result['changed'] is False
+    assert result['errors'] == ['app_name is demo, not other.'] and result['msg'] == 'app_name is demo, not other.'
+    assert 'checked' not in result
+
+
+def test_a_message_is_templated_only_when_its_check_fails():
+    # Neither the message of a check that holds nor that of a check after the failing one is templated: an
+    # undefined variable in them raises nothing.
+    checks = [
+        check("app_name == 'demo'", '{{ only_defined_when_it_fails }}'),
+        check('app_port_base | int == 1', 'app_port_base is {{ app_port_base }}.'),
+        check('false', '{{ never_templated }}'),
+    ]
+    result = run({'rules': RULES, 'checks': checks}, good_vars())
+    assert result['errors'] == ['app_port_base is 8000.']
+
+
+def test_a_later_check_is_not_evaluated():
+    checks = [check('false', 'first'), check('not_defined_anywhere | bool', 'second')]
+    result = run({'rules': RULES, 'checks': checks}, good_vars())
+    assert result['errors'] == ['first']
+
+
+def test_rule_errors_stop_before_any_check():
+    task_vars = dict(good_vars(), app_name='bad name')
+    checks = [check('not_defined_anywhere | bool', '{{ not_defined_either }}'), check('false', 'a check')]
+    result = run({'rules': RULES, 'checks': checks}, task_vars)
+    # The rules' sentences, as without checks (app_home is made of app_name).
+    assert result['failed'] is True and [error.split(' ')[0] for error in result['errors']] == ['app_name', 'app_home']
+    assert result['msg'] == ' '.join(result['errors']) and 'a check' not in result['msg']
+
+
+def test_a_list_that_must_all_hold():
+    checks = [check(["app_name == 'demo'", 'app_port_base | int > 1024'], 'never shown')]
+    assert 'failed' not in run({'rules': RULES, 'checks': checks}, good_vars())
+    checks = [check(["app_name == 'demo'", 'app_port_base | int < 1024', 'not_defined_anywhere | bool'], 'model {{ app_name }}')]
+    result = run({'rules': RULES, 'checks': checks}, good_vars())
+    # The list stops at its first false condition, as assert's `that` does.
+    assert result['errors'] == ['model demo']
+
+
+def test_a_when_made_part_of_the_condition():
+    checks = [check("not app_autoreload | bool or app_process_model != 'reuse_port'", 'autoreload with reuse_port')]
+    task_vars = {'app_autoreload': False, 'app_process_model': 'reuse_port'}
+    assert 'failed' not in run({'checks': checks}, task_vars)
+    task_vars['app_autoreload'] = True
+    assert run({'checks': checks}, task_vars)['errors'] == ['autoreload with reuse_port']
+
+
+def test_a_check_sees_the_task_vars_lazily():
+    task_vars = dict(good_vars(), problems=trust_as_template("{{ [app_name ~ ' is taken'] if app_name == 'demo' else [] }}"))
+    result = run({'rules': RULES, 'checks': [check('problems | length == 0', "{{ problems | join(' ') }}")]}, task_vars)
+    assert result['errors'] == ['demo is taken']
+
+
+def test_checks_without_rules():
+    result = run({'checks': [check('true', 'never shown')]}, {})
+    assert 'failed' not in result and result['checked'] == [] and result['msg'] == 'All 0 inputs are acceptable. All 1 checks hold.'
+    assert run({'checks': [check('1 > 2', 'no')]}, {})['errors'] == ['no']
+
+
+def test_no_rules_and_no_checks_is_refused():
+    with pytest.raises(AnsibleActionFail, match='rules must be a non-empty mapping'):
+        run({'checks': []}, {})
+
+
+@pytest.mark.parametrize('checks', [
+    'app_name == "demo"',
+    {'that': 'true', 'msg': 'x'},
+    [{'that': 'true'}],
+    [{'msg': 'x'}],
+    [{'that': 'true', 'msg': 'x', 'when': 'true'}],
+    [{'that': [], 'msg': 'x'}],
+    [{'that': [{'nested': 1}], 'msg': 'x'}],
+    [{'that': 'true', 'msg': ['x']}],
+    ['true'],
+])
+def test_ill_formed_checks_are_a_bug_in_the_role(checks):
+    with pytest.raises(AnsibleActionFail, match='checks must be a list of mappings with that'):
+        run({'rules': {'app_name': 'name'}, 'checks': checks}, {'app_name': 'demo'})
+
+
+def test_checks_are_left_as_written_until_the_action_runs():
+    # What Task.post_validate does with each argument (ansible-core 2.19): `checks` is not templated there, the
+    # other arguments are.
+    from ansible._internal._templating._engine import TemplateEngine
+    engine = TemplateEngine(loader=DataLoader(), variables={'rules_var': {'app_name': 'name'}})
+    checks = [check('false', '{{ not_defined_anywhere }}')]
+    assert ActionModule.finalize_task_arg('checks', checks, engine, None) is checks
+    assert ActionModule.finalize_task_arg('rules', trust_as_template('{{ rules_var }}'), engine, None) == {'app_name': 'name'}
