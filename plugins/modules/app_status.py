@@ -83,6 +83,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.webops.tornado.plugins.module_utils import status as app_status
 from ansible_collections.webops.tornado.plugins.module_utils.supervisor_status import parse_status
+from ansible_collections.webops.tornado.plugins.module_utils.supervisor_rpc import runner
 
 
 def main():
@@ -98,7 +99,7 @@ def main():
         supports_check_mode=True,
     )
     group = module.params['group']
-    rc, out, err = module.run_command(['supervisorctl', 'status', group + ':*'])
+    rc, out, err = runner(module.run_command)(['status', group + ':*'])
     supervised = parse_status(out, group)
     release = {}
     try:

@@ -22,6 +22,9 @@ description:
     serving. The first program that fails stops the rollout; the module fails, naming it with the status and body
     it answered, and returns the per-process results (which programs were already moved) so the caller can roll back.
   - This is the zero-downtime restart that Tornado's deployment guide says separate ports make possible.
+  - The status, stops and starts are asked of supervisord over the unix socket of supervisorctl's config, with
+    supervisorctl's own answers (a stop or start costs milliseconds instead of starting supervisorctl, about 0.12 s);
+    the C(supervisorctl) command is run instead when that socket cannot be reached.
 options:
   group:
     description: The supervisord group name.
@@ -186,6 +189,7 @@ from ansible.module_utils.urls import open_url
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
     Backend, RollingRestart, describe_failure, group_programs)
+from ansible_collections.webops.tornado.plugins.module_utils.supervisor_rpc import runner
 
 
 def http_get(url, timeout):
@@ -197,7 +201,7 @@ def http_get(url, timeout):
 
 
 class Start(object):
-    """`supervisorctl start` running in a thread of its own: poll() is None until it ended, then (rc, out, err)."""
+    """A start (what `supervisorctl start` does) running in a thread of its own: poll() is None until it ended, then (rc, out, err)."""
 
     def __init__(self, run_command, argv):
         self.outcome = None
@@ -245,8 +249,7 @@ def main():
     # Not there yet (a first run, before the supervisor role installs it): no group runs, for only_running.
     supervisorctl_bin = module.get_bin_path("supervisorctl", required=not (module.check_mode or params["only_running"]))
 
-    def supervisorctl(args):
-        return module.run_command([supervisorctl_bin] + args)
+    supervisorctl = runner(module.run_command, supervisorctl_bin)
 
     found = {}
     if params["only_running"]:
@@ -267,7 +270,7 @@ def main():
                              health_interval=params["health_interval"], expect_status=params["expect_status"],
                              expect_body=params["expect_body"], pause=params["pause"],
                              skip_window=params["skip_window"], max_skipped=params["max_skipped"],
-                             start=lambda args: Start(module.run_command, [supervisorctl_bin] + args))
+                             start=lambda args: Start(supervisorctl, args))
     ok, results = rollout.run()
     moved = [r["name"] for r in results]
     if not ok:

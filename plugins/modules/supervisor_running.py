@@ -93,6 +93,7 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.webops.tornado.plugins.module_utils import supervisor_status
+from ansible_collections.webops.tornado.plugins.module_utils.supervisor_rpc import runner
 
 
 def main():
@@ -112,8 +113,10 @@ def main():
     if module.check_mode:
         module.exit_json(changed=False, status={})
 
+    supervisorctl = runner(module.run_command)
+
     def status_text():
-        _rc, out, err = module.run_command(['supervisorctl', 'status', group + ':*'])
+        _rc, out, err = supervisorctl(['status', group + ':*'])
         return supervisor_status.parse_status(out + '\n' + err, group)
 
     def cmdline_of(pid):
