@@ -121,6 +121,15 @@ nft_tables:
   type: list
   elements: str
   version_added: 0.5.0
+supervisor_groups_running:
+  description:
+    - The supervisord process groups every program of which is C(RUNNING), asked of supervisord over the unix
+      socket of supervisorctl's config (sorted); empty where it is not running or cannot be asked that way.
+    - Saves the supervisor role its C(supervisorctl) call for groups that run already.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.5.0
 ansible_facts:
   description: Facts set on the host.
   returned: always
@@ -141,6 +150,7 @@ import socket
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.webops.tornado.plugins.module_utils import supervisor_rpc
 
 MAX_FILE = 65536
 NFT = '/usr/sbin/nft'
@@ -324,6 +334,24 @@ def installed_packages(path=DPKG_STATUS):
     return packages
 
 
+def groups_running(infos):
+    """The groups of supervisord's getAllProcessInfo() every process of which is RUNNING (sorted)."""
+    states = {}
+    for info in infos:
+        states.setdefault(info['group'], set()).add(info['statename'])
+    return sorted(group for group, seen in states.items() if seen == {'RUNNING'})
+
+
+def supervisor_groups_running(config_paths=supervisor_rpc.CONFIG_PATHS):
+    path = supervisor_rpc.socket_path(config_paths)
+    if not path:
+        return []
+    try:
+        return groups_running(supervisor_rpc.SupervisorRPC(path, timeout=10).call('getAllProcessInfo'))
+    except Exception:  # not running, starting up, shutting down: the role asks supervisorctl itself
+        return []
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[]),
                                               units=dict(type='list', elements='str', default=list(UNITS))),
@@ -345,6 +373,7 @@ def main():
         units=unit_states(module, module.params['units']),
         nft_tables=nft_tables(module, net_admin),
         os_family=os_family(),
+        supervisor_groups_running=supervisor_groups_running(),
         ansible_facts=dict(packages=installed_packages()),
     )
 

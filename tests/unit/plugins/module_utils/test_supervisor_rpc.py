@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ansible_collections.webops.tornado.plugins.module_utils import supervisor_rpc
+from ansible_collections.webops.tornado.plugins.modules import host_facts
 
 pytest.importorskip('supervisor')
 
@@ -59,6 +60,10 @@ autorestart=false
 
 [group:web]
 programs=up,down,broken,quick
+
+[program:solo]
+command=sleep 600
+startsecs=0
 """
 
 
@@ -174,3 +179,13 @@ def test_runs_supervisorctl_for_anything_else_or_without_the_socket(supervisord,
         (0, 'from supervisorctl', '')
     assert calls == [['/usr/bin/supervisorctl', 'tail', '-100', 'web:up'], ['/usr/bin/supervisorctl', 'update', 'web'],
                      ['supervisorctl', 'status', 'web:*'], ['supervisorctl', 'stop', 'web:up']]
+
+
+def test_host_facts_names_the_groups_wholly_running(supervisord, tmp_path):
+    config, _tmp = supervisord
+    # web has a stopped and a failed program; solo (a program of no group is a group of its own) runs.
+    assert host_facts.supervisor_groups_running([config]) == ['solo']
+    gone = tmp_path / 'gone.conf'
+    gone.write_text('[supervisorctl]\nserverurl=unix://%s/gone.sock\n' % tmp_path)
+    assert host_facts.supervisor_groups_running([str(gone)]) == []
+    assert host_facts.supervisor_groups_running([str(tmp_path / 'absent.conf')]) == []

@@ -357,3 +357,11 @@ def test_unit_states_not_trusted_when_the_blocks_do_not_match_the_units():
 
 def test_open_file_limit_of_a_process_gone(tmp_path):
     assert mod.open_file_limit(999999, proc=str(tmp_path)) is None
+
+
+def test_groups_running_needs_every_program_running():
+    infos = [{'group': 'a', 'statename': 'RUNNING'}, {'group': 'a', 'statename': 'RUNNING'},
+             {'group': 'b', 'statename': 'RUNNING'}, {'group': 'b', 'statename': 'STARTING'},
+             {'group': 'c', 'statename': 'STOPPED'}, {'group': 'd', 'statename': 'RUNNING'}]
+    assert mod.groups_running(infos) == ['a', 'd']
+    assert mod.groups_running([]) == []
