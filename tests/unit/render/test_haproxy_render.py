@@ -8,11 +8,16 @@ parser: Debian's haproxy, unpacked by scripts/test's setup into .build/haproxy (
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 import os
 import re
 import subprocess
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,6 +65,25 @@ def haproxy_check(text, tmp_path, tls_names=()):
     config.write_text(text)
     env = dict(os.environ, WEBOPS_TORNADO_STATS_AUTH='check:check')
     return subprocess.run([HAPROXY, '-c', '-f', str(config)], capture_output=True, text=True, env=env, check=False)
+
+
+def ec_pair(name='shop.example'):
+    """A self-signed P-256 certificate and its key, PEM (made here: nothing secret in the repo)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                   .sign(key, hashes.SHA256()))
+    return (certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+# A pair whose key is another certificate's: PEM-shaped both, refused on the controller (tls_pair_problems)
+# before the site's PEM file and the crt-list are written, not by haproxy -c after.
+MISMATCHED = (ec_pair()[0], ec_pair()[1])
 
 
 def directives(text, section):
@@ -133,6 +157,8 @@ def test_several_apps_behind_haproxy_are_routed_by_host_with_tls_and_a_redirect(
     ({'haproxy_stats_password': 'short'}, 'haproxy_stats_password'),
     ({'haproxy_gzip_types': ['text/html', 'text/css\n    stats enable']}, 'haproxy_gzip_types'),
     ({'haproxy_tls_certificate': 'x'}, 'haproxy_tls_certificate'),
+    ({'tornado_apps': [{'app_name': 'demo', 'haproxy_tls_certificate': MISMATCHED[0], 'haproxy_tls_certificate_key': MISMATCHED[1]}]},
+     'app demo: haproxy_tls_certificate_key: the private key does not belong to the certificate in haproxy_tls_certificate'),
 ])
 def test_a_bad_haproxy_value_is_refused_naming_it_before_any_template(one_host, inputs, message):
     outcome = one_host.run(dict(inputs, tornado_load_balancer='haproxy'))
