@@ -41,8 +41,13 @@ def expected_argv(command):
     return shlex.split(command)
 
 
-def check_once(status, programs, cmdline_of):
-    """(done, problems): done when every program runs its configured command; problems are final."""
+def check_once(status, programs, cmdline_of, final=False):
+    """(done, problems): done when every program runs its configured command; problems are final.
+
+    A program that executes another (the launcher of a command entry, with ``expect_argv``) may still be the
+    launcher when supervisord counts it RUNNING (``startsecs`` after its spawn, sooner than a loaded host gets
+    to the exec): not done yet, and a problem only when ``final`` (the wait is over).
+    """
     done = True
     problems = []
     for program in programs:
@@ -50,9 +55,11 @@ def check_once(status, programs, cmdline_of):
         state, pid, rest = status.get(name, ('MISSING', None, ''))
         if state == 'RUNNING' and pid:
             actual = cmdline_of(pid)
-            # A program that executes another (the launcher of a command entry) runs its expect_argv.
             wanted = list(program.get('expect_argv') or []) or expected_argv(program['command'])
             if actual is not None and actual != wanted:
+                if program.get('expect_argv') and actual == expected_argv(program['command']) and not final:
+                    done = False
+                    continue
                 problems.append('%s runs %r, not the configured %r' % (name, ' '.join(actual), ' '.join(wanted)))
             continue
         done = False
@@ -76,6 +83,7 @@ def wait_running(programs, status_text, cmdline_of, timeout, interval=0.5, clock
         if ok:
             return True, [], status
         if problems or clock() >= deadline:
+            problems = problems or check_once(status, programs, cmdline_of, final=True)[1]
             if not problems:
                 problems = ['%s is %s %s' % (p['name'], status.get(p['name'], ('MISSING', None, ''))[0],
                                              status.get(p['name'], ('', None, ''))[2])

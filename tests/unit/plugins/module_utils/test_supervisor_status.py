@@ -255,3 +255,35 @@ def test_wait_running_group_gone_fails_when_the_time_is_up():
     ok, problems, status = wait(Script({}), clock, timeout=2)
     assert not ok and status == {}
     assert problems == ['not every program was RUNNING after 2s', 'demo-8000 is MISSING ', 'demo-8001 is MISSING ']
+
+
+# A command entry: supervisord runs the launcher, which executes the app's own command (expect_argv).
+COMMAND = [{'name': 'cmd-8000', 'command': '%s %s --port 8000' % (PY, LAUNCHER),
+            'expect_argv': ['/srv/cmd/current/venv/bin/python', 'server.py', '--port', '8000']}]
+
+
+def test_wait_running_waits_for_the_launcher_to_execute_the_command():
+    # RUNNING once startsecs passed, which a loaded host may reach before the launcher's exec: wait, then done.
+    clock = FakeClock()
+    launcher = ss.expected_argv(COMMAND[0]['command'])
+    cmdlines = iter([launcher, launcher, COMMAND[0]['expect_argv']])
+    ok, problems, _status = ss.wait_running(COMMAND, Script({'cmd-8000': running(7)}), lambda pid: next(cmdlines), 30,
+                                            interval=0.5, clock=clock, sleep=clock.sleep)
+    assert (ok, problems, clock.sleeps) == (True, [], [0.5, 0.5])
+
+
+def test_wait_running_names_a_launcher_that_never_executes_the_command():
+    clock = FakeClock()
+    launcher = ss.expected_argv(COMMAND[0]['command'])
+    ok, problems, _status = ss.wait_running(COMMAND, Script({'cmd-8000': running(7)}), lambda pid: launcher, 2,
+                                            interval=0.5, clock=clock, sleep=clock.sleep)
+    assert not ok and problems == ["cmd-8000 runs %r, not the configured %r"
+                                   % (' '.join(launcher), ' '.join(COMMAND[0]['expect_argv']))]
+    assert clock.now >= 102
+
+
+def test_wait_running_another_command_than_launcher_or_app_fails_at_once():
+    clock = FakeClock()
+    ok, problems, _status = ss.wait_running(COMMAND, Script({'cmd-8000': running(7)}), lambda pid: ['old'], 30,
+                                            interval=0.5, clock=clock, sleep=clock.sleep)
+    assert not ok and problems[0].startswith("cmd-8000 runs 'old'") and clock.sleeps == []
