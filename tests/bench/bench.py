@@ -853,7 +853,7 @@ class Bench(object):
             "",
             self.remote_table(),
             "",
-            "One process, from `supervisorctl stop` (SIGTERM: the launcher drains) to its health check passing "
+            "One process, from its stop (SIGTERM, asked of supervisord over its socket: the launcher drains) to its health check passing "
             "again, measured by `webops.tornado.rolling_restart` on `demo-8000` %d times: %s s (median %s s). "
             "The module goes on as soon as the health check passes; supervisord's `supervisor_startsecs` (1 s) is "
             "waited for in the background, once per call after the last process."
