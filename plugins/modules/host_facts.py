@@ -37,6 +37,24 @@ options:
     elements: str
     default: [supervisor.service, nginx.service, haproxy.service, webops-tornado-firewall.service]
     version_added: 0.5.0
+  globs:
+    description:
+      - Shell patterns (C(glob)) of files to list (RV(globbed)), never read. The default is the files the collection's
+        roles keep a set of (supervisord's group files, the nginx sites of the role's staging tree), so each role
+        can skip its own C(find) when this read listed them.
+    type: list
+    elements: str
+    default: [/etc/supervisor/conf.d/webops-tornado-*.conf, /etc/nginx/webops-tornado.staging/sites-available/*.conf]
+    version_added: 0.5.0
+  read_globs:
+    description:
+      - Shell patterns of files to list (RV(globbed)) and read, as O(files) are (RV(files)); at most 256 files a
+        pattern. The default is the live maintenance flags of the nginx role's sites, so the role reads none of
+        them itself.
+    type: list
+    elements: str
+    default: [/etc/nginx/webops-tornado-maintenance/*.conf]
+    version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -86,9 +104,16 @@ groups:
   returned: always
   type: dict
 files:
-  description: Path to content (text), or null.
+  description: Path to content (text), or null, for O(files) and the files matching O(read_globs).
   returned: always
   type: dict
+globbed:
+  description:
+    - Each pattern of O(globs) and O(read_globs) to the sorted paths of the regular files that match it (none where
+      its directory is missing). A pattern listed here was read; one missing was not asked.
+  returned: always
+  type: dict
+  version_added: 0.5.0
 net_admin:
   description: Whether this (root) process has CAP_NET_ADMIN, which nftables needs (a container may lack it).
   returned: always
@@ -143,6 +168,7 @@ ansible_facts:
       version_added: 0.5.0
 """
 
+import glob
 import grp
 import os
 import pwd
@@ -159,6 +185,9 @@ CAP_NET_ADMIN = 12
 TCP_LISTEN = '0A'
 # The services the collection's roles keep running (the default of the option `units`).
 UNITS = ('supervisor.service', 'nginx.service', 'haproxy.service', 'webops-tornado-firewall.service')
+GLOBS = ('/etc/supervisor/conf.d/webops-tornado-*.conf', '/etc/nginx/webops-tornado.staging/sites-available/*.conf')
+READ_GLOBS = ('/etc/nginx/webops-tornado-maintenance/*.conf',)
+MAX_GLOBBED = 256
 
 
 def parse_proc_net_tcp(text, ipv6=False):
@@ -233,6 +262,13 @@ def read_small(path):
     if len(data) > MAX_FILE:
         return None
     return data.decode('utf-8', 'replace')
+
+
+def globbed(patterns):
+    """Each pattern to the sorted regular files (no symbolic link) that match it, at most MAX_GLOBBED of them."""
+    return dict((pattern, sorted(path for path in glob.glob(pattern)
+                                 if os.path.isfile(path) and not os.path.islink(path))[:MAX_GLOBBED])
+                for pattern in patterns)
 
 
 def has_capability(bit, status_path='/proc/self/status'):
@@ -354,12 +390,19 @@ def supervisor_groups_running(config_paths=supervisor_rpc.CONFIG_PATHS):
 
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[]),
-                                              units=dict(type='list', elements='str', default=list(UNITS))),
+                                              units=dict(type='list', elements='str', default=list(UNITS)),
+                                              globs=dict(type='list', elements='str', default=list(GLOBS)),
+                                              read_globs=dict(type='list', elements='str', default=list(READ_GLOBS))),
                            supports_check_mode=True)
     rc, out, err = module.run_command(['hostname', '-I'])
     if rc != 0:
         module.fail_json(msg='hostname -I failed: %s' % err.strip())
     net_admin = has_capability(CAP_NET_ADMIN)
+    listed = globbed(module.params['globs'])
+    read = globbed(module.params['read_globs'])
+    files = dict((path, read_small(path)) for path in module.params['files'])
+    files.update((path, read_small(path)) for paths in read.values() for path in paths)
+    listed.update(read)
     module.exit_json(
         changed=False,
         nproc=len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1),
@@ -368,7 +411,8 @@ def main():
         users=dict((u.pw_name, {'uid': u.pw_uid, 'gid': u.pw_gid, 'gecos': u.pw_gecos, 'home': u.pw_dir,
                                 'shell': u.pw_shell}) for u in pwd.getpwall()),
         groups=dict((g.gr_name, {'gid': g.gr_gid, 'members': list(g.gr_mem)}) for g in grp.getgrall()),
-        files=dict((path, read_small(path)) for path in module.params['files']),
+        files=files,
+        globbed=listed,
         net_admin=net_admin,
         units=unit_states(module, module.params['units']),
         nft_tables=nft_tables(module, net_admin),

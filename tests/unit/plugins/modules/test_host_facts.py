@@ -365,3 +365,41 @@ def test_groups_running_needs_every_program_running():
              {'group': 'c', 'statename': 'STOPPED'}, {'group': 'd', 'statename': 'RUNNING'}]
     assert mod.groups_running(infos) == ['a', 'd']
     assert mod.groups_running([]) == []
+
+
+def test_globbed_lists_regular_files_sorted(tmp_path):
+    (tmp_path / 'b.conf').write_text('b')
+    (tmp_path / 'a.conf').write_text('a')
+    (tmp_path / 'dir.conf').mkdir()
+    (tmp_path / 'link.conf').symlink_to(tmp_path / 'a.conf')
+    (tmp_path / 'other.txt').write_text('x')
+    missing = str(tmp_path / 'nowhere' / '*.conf')
+    assert mod.globbed([str(tmp_path / '*.conf'), missing]) == {
+        str(tmp_path / '*.conf'): [str(tmp_path / 'a.conf'), str(tmp_path / 'b.conf')], missing: []}
+
+
+def test_globbed_caps_the_files_of_a_pattern(tmp_path, monkeypatch):
+    monkeypatch.setattr(mod, 'MAX_GLOBBED', 2)
+    for name in 'cab':
+        (tmp_path / (name + '.conf')).write_text(name)
+    assert mod.globbed([str(tmp_path / '*.conf')])[str(tmp_path / '*.conf')] == [
+        str(tmp_path / 'a.conf'), str(tmp_path / 'b.conf')]
+
+
+def test_module_lists_globs_and_reads_read_globs(monkeypatch, capsys, tmp_path):
+    (tmp_path / 'groups').mkdir()
+    (tmp_path / 'groups' / 'webops-tornado-demo.conf').write_text('[group:demo]\nenvironment=SECRET="x"\n')
+    (tmp_path / 'flags').mkdir()
+    (tmp_path / 'flags' / 'demo.conf').write_text('geo $m { default 1; }\n')
+    listed, read = str(tmp_path / 'groups' / '*.conf'), str(tmp_path / 'flags' / '*.conf')
+    rc, result, _calls = run_module(monkeypatch, capsys, {'globs': [listed], 'read_globs': [read]})
+    assert rc == 0
+    assert result['globbed'] == {listed: [str(tmp_path / 'groups' / 'webops-tornado-demo.conf')],
+                                 read: [str(tmp_path / 'flags' / 'demo.conf')]}
+    # Listed files are never read (a group file may hold an app's secrets); read_globs' files are.
+    assert result['files'] == {str(tmp_path / 'flags' / 'demo.conf'): 'geo $m { default 1; }\n'}
+
+
+def test_module_default_globs_are_the_roles_paths(monkeypatch, capsys):
+    rc, result, _calls = run_module(monkeypatch, capsys, {})
+    assert rc == 0 and sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS)
