@@ -39,21 +39,23 @@ options:
     version_added: 0.5.0
   globs:
     description:
-      - Shell patterns (C(glob)) of files to list (RV(globbed)), never read. The default is the files the collection's
-        roles keep a set of (supervisord's group files, the nginx sites of the role's staging tree), so each role
-        can skip its own C(find) when this read listed them.
+      - Shell patterns (C(glob)) of files to list (RV(globbed)), never read; a pattern ending in C(/) lists directories
+        instead. Besides these, the files the collection's roles keep a set of are always listed (supervisord's group
+        files C(/etc/supervisor/conf.d/webops-tornado-*.conf), the nginx role's staging sites
+        C(/etc/nginx/webops-tornado.staging/sites-available/*.conf)), so each role can skip its own C(find) when this
+        read listed them.
     type: list
     elements: str
-    default: [/etc/supervisor/conf.d/webops-tornado-*.conf, /etc/nginx/webops-tornado.staging/sites-available/*.conf]
+    default: []
     version_added: 0.5.0
   read_globs:
     description:
-      - Shell patterns of files to list (RV(globbed)) and read, as O(files) are (RV(files)); at most 256 files a
-        pattern. The default is the live maintenance flags of the nginx role's sites, so the role reads none of
-        them itself.
+      - Shell patterns of files to list (RV(globbed)) and read, as O(files) are (RV(files)). Besides these, the live
+        maintenance flags of the nginx role's sites (C(/etc/nginx/webops-tornado-maintenance/*.conf)) are always
+        read, so the role reads none of them itself.
     type: list
     elements: str
-    default: [/etc/nginx/webops-tornado-maintenance/*.conf]
+    default: []
     version_added: 0.5.0
 author:
   - webops.tornado contributors (@webops)
@@ -109,8 +111,9 @@ files:
   type: dict
 globbed:
   description:
-    - Each pattern of O(globs) and O(read_globs) to the sorted paths of the regular files that match it (none where
-      its directory is missing). A pattern listed here was read; one missing was not asked.
+    - Each pattern of O(globs) and O(read_globs), and the collection's own, to the sorted paths of the regular files
+      (directories, without the final C(/), for a pattern ending in C(/)) that match it, at most 256, none where its
+      directory is missing. A pattern listed here was read; one missing was not asked.
   returned: always
   type: dict
   version_added: 0.5.0
@@ -265,10 +268,14 @@ def read_small(path):
 
 
 def globbed(patterns):
-    """Each pattern to the sorted regular files (no symbolic link) that match it, at most MAX_GLOBBED of them."""
-    return dict((pattern, sorted(path for path in glob.glob(pattern)
-                                 if os.path.isfile(path) and not os.path.islink(path))[:MAX_GLOBBED])
-                for pattern in patterns)
+    """Each pattern to the sorted regular files (directories for a pattern ending in "/"; never a symbolic link)
+    that match it, at most MAX_GLOBBED of them."""
+    found = {}
+    for pattern in patterns:
+        wanted = os.path.isdir if pattern.endswith('/') else os.path.isfile
+        paths = (path.rstrip('/') for path in glob.glob(pattern))
+        found[pattern] = sorted(path for path in paths if wanted(path) and not os.path.islink(path))[:MAX_GLOBBED]
+    return found
 
 
 def has_capability(bit, status_path='/proc/self/status'):
@@ -391,15 +398,15 @@ def supervisor_groups_running(config_paths=supervisor_rpc.CONFIG_PATHS):
 def main():
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='path', default=[]),
                                               units=dict(type='list', elements='str', default=list(UNITS)),
-                                              globs=dict(type='list', elements='str', default=list(GLOBS)),
-                                              read_globs=dict(type='list', elements='str', default=list(READ_GLOBS))),
+                                              globs=dict(type='list', elements='str', default=[]),
+                                              read_globs=dict(type='list', elements='str', default=[])),
                            supports_check_mode=True)
     rc, out, err = module.run_command(['hostname', '-I'])
     if rc != 0:
         module.fail_json(msg='hostname -I failed: %s' % err.strip())
     net_admin = has_capability(CAP_NET_ADMIN)
-    listed = globbed(module.params['globs'])
-    read = globbed(module.params['read_globs'])
+    listed = globbed(list(GLOBS) + module.params['globs'])
+    read = globbed(list(READ_GLOBS) + module.params['read_globs'])
     files = dict((path, read_small(path)) for path in module.params['files'])
     files.update((path, read_small(path)) for paths in read.values() for path in paths)
     listed.update(read)

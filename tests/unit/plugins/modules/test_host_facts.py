@@ -394,10 +394,20 @@ def test_module_lists_globs_and_reads_read_globs(monkeypatch, capsys, tmp_path):
     listed, read = str(tmp_path / 'groups' / '*.conf'), str(tmp_path / 'flags' / '*.conf')
     rc, result, _calls = run_module(monkeypatch, capsys, {'globs': [listed], 'read_globs': [read]})
     assert rc == 0
-    assert result['globbed'] == {listed: [str(tmp_path / 'groups' / 'webops-tornado-demo.conf')],
-                                 read: [str(tmp_path / 'flags' / 'demo.conf')]}
+    assert {listed: [str(tmp_path / 'groups' / 'webops-tornado-demo.conf')],
+            read: [str(tmp_path / 'flags' / 'demo.conf')]}.items() <= result['globbed'].items()
+    assert sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS + (listed, read))
     # Listed files are never read (a group file may hold an app's secrets); read_globs' files are.
     assert result['files'] == {str(tmp_path / 'flags' / 'demo.conf'): 'geo $m { default 1; }\n'}
+
+
+def test_globbed_lists_directories_for_a_final_slash(tmp_path):
+    (tmp_path / 'r2').mkdir()
+    (tmp_path / 'r1').mkdir()
+    (tmp_path / 'file').write_text('x')
+    (tmp_path / 'link').symlink_to(tmp_path / 'r1')
+    pattern = str(tmp_path / '*') + '/'
+    assert mod.globbed([pattern]) == {pattern: [str(tmp_path / 'r1'), str(tmp_path / 'r2')]}
 
 
 def test_module_default_globs_are_the_roles_paths(monkeypatch, capsys):
