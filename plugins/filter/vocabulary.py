@@ -251,6 +251,36 @@ def nginx_retired_files(found, sites, layout):
     return [path.format(name=name) for name in retired for path in layout.values()]
 
 
+def nginx_site_files(sites, maintenance, pairs=None, keys=False, site_template='etc/nginx/sites-available/app.conf.j2',
+                     flag_template='etc/nginx/maintenance.conf.j2'):
+    """The items of webops.tornado.files that render every site into a tree (paths relative to it), in the order
+    of the sites: its certificate (a site with TLS; ``pairs``: the site's name to ``{'pair': {'certificate',
+    'key'}}``), its site file and maintenance flag (templates that see the site as ``__nginx_site``, its settings
+    as the plain variables and its mode as ``__nginx_maintenance_on``, as the role's per-site steps do), and the
+    link that enables it. ``maintenance``: the site's name to ``{'on', 'text'}``, the flag in force; its ``text``
+    is written as it is, or the flag template rendered where it is None (missing, or an earlier version's).
+    The private keys are never among them: with ``keys``, only the keys (0600), for a call that hides its
+    arguments."""
+    items = []
+    owned = {'owner': 'root', 'group': 'root'}
+    for site in sites:
+        name, files = site['name'], site['files']
+        if keys:
+            if site['tls']:
+                items.append(dict(owned, content=pairs[name]['pair']['key'].strip() + '\n', dest=files['key'], mode='0600'))
+            continue
+        flag = maintenance[name]
+        site_vars = dict(site['settings'], __nginx_site=site, __nginx_maintenance_on=flag['on'])
+        if site['tls']:
+            items.append(dict(owned, content=pairs[name]['pair']['certificate'].strip() + '\n', dest=files['certificate'],
+                              mode='0644'))
+        items.append(dict(owned, src=site_template, vars=site_vars, dest=files['site'], mode='0644'))
+        written = {'src': flag_template, 'vars': site_vars} if flag['text'] is None else {'content': flag['text']}
+        items.append(dict(owned, dest=files['maintenance'], mode='0644', **written))
+        items.append(dict(owned, dest=files['link'], state='link', target='../' + files['site']))
+    return items
+
+
 def nginx_site_problems(apps, site_keys, exported_names, variable='tornado_apps', sites=None, prefix='nginx_'):
     """What is wrong with the list of apps as nginx reads it, one sentence each, naming ``variable``.
 
@@ -387,6 +417,7 @@ class FilterModule(object):
                 'app_programs': app_programs, 'app_processes': app_processes, 'app_exports': app_exports,
                 'upstream_servers': upstream_servers, 'nginx_sites': nginx_sites,
                 'nginx_site_problems': nginx_site_problems, 'nginx_retired_files': nginx_retired_files,
+                'nginx_site_files': nginx_site_files,
                 'app_entry': app_entry, 'app_entry_problems': app_entry_problems,
                 'haproxy_server_name': haproxy_server_name, 'haproxy_backend_name': haproxy_backend_name,
                 'haproxy_backends': haproxy_backends}

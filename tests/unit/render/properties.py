@@ -275,13 +275,13 @@ def arrivals(reading, site):
             problems.append('supervisord on %s does not run %r' % (host, name))
     for host, config in reading.nginx.items():
         # the first site's settings: this host's variables, or the app's entry of tornado_apps (AppEntry)
-        names = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml'), host,
+        names = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml', name='Render the main config'), host,
                                              '{{ __nginx_sites[0].settings.nginx_server_name }}')
         names = names.split(' ') if isinstance(names, str) else list(names)
         for _file, _ctx, args in config.directives('server_name'):
             if args != names:
                 problems.append('nginx on %s: server_name %r, not %r' % (host, args, names))
-        timeout = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml'), host,
+        timeout = site.plays['nginx'].template(site.plays['nginx'].one(action='template', path='tasks/render.yml', name='Render the main config'), host,
                                                '{{ __nginx_sites[0].settings.nginx_upstream_fail_timeout }}')
         parameters = ['fail_timeout=%s' % timeout] if timeout is not None and str(timeout) != '' else []
         for _file, ctx, args in config.directives('server'):

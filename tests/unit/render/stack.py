@@ -86,7 +86,7 @@ DOWNSTREAM = {
 }
 
 
-NGINX_TASKS_FROM = ('inputs', 'main', 'validate', 'render', 'validate_site', 'site_prepare', 'tls', 'site_render', 'acme')
+NGINX_TASKS_FROM = ('inputs', 'main', 'validate', 'render', 'validate_site', 'site_prepare', 'tls', 'acme')
 
 
 def site_binding():
@@ -136,7 +136,7 @@ class Site(object):
         self.nginx_version = NGINX_VERSIONS[release]
         # main.yml includes validate.yml (include_tasks: a pass that already checked the same values skips it),
         # and nginx's main.yml render.yml (with this variable), and for each site (tasks/sites.yml, which binds
-        # the site's settings) validate_site.yml, site_prepare.yml, tls.yml, site_render.yml and acme.yml:
+        # the site's settings) validate_site.yml, site_prepare.yml, tls.yml and acme.yml:
         # imported here for their tasks, with the same binding (tls.yml's only run where a test runs them;
         # acme.yml's hook is rendered for every site with ACME).
         binding = site_binding()
@@ -148,7 +148,7 @@ class Site(object):
             'firewall': self.deployment.play('firewall', tasks_from=('inputs', 'main', 'validate')),
             'nginx': self.deployment.play('nginx', tasks_from=NGINX_TASKS_FROM,
                                           task_vars={'render': staging, 'validate_site': binding, 'site_prepare': binding,
-                                                     'tls': binding, 'site_render': dict(binding, **staging), 'acme': binding}),
+                                                     'tls': binding, 'acme': binding}),
             'haproxy': self.deployment.play('haproxy', tasks_from=('inputs', 'main', 'validate')),
         }
         self.inputs = set()
@@ -295,20 +295,19 @@ class Site(object):
                     for nginx_site in self.nginx_sites(host):
                         # tasks/tls.yml reads or makes the site's pair on the host; the files task that writes the
                         # certificate beside the site needs one (its content is not checked here).
-                        known = play.template(play.one(action='template', path='tasks/render.yml'), host,
+                        known = play.template(play.one(action='template', path='tasks/render.yml', name='Render the main config'), host,
                                               '{{ __nginx_site_tls | default({}) }}')
                         pair = {'pair': {'certificate': 'CERTIFICATE', 'key': 'KEY'}}
                         self.deployment.set_facts(host, {'__nginx_site': nginx_site, '__nginx_site_tls': dict(
                             known, **{nginx_site['name']: dict(pair, **known.get(nginx_site['name'], {}))})})
                         self._steps(role, host, self._tasks(role, 'site_prepare.yml'))
-                        site_templates = play.find(action='template', path='site_render.yml')
                         if nginx_site['acme']:
-                            site_templates += play.find(action='template', path='acme.yml')
-                        self._render_templates(role, host, site_templates, outcome)
-                        rendering = play.args(play.one(action='template', path='site_render.yml', name='Render the site'), host)
-                        for link in rendering['files']:
-                            if link.get('state') == 'link':
-                                outcome.links.setdefault(host, {})[link['dest']] = link['target']
+                            self._render_templates(role, host, play.find(action='template', path='acme.yml'), outcome)
+                    # tasks/render.yml renders every site's files (and the links that enable them) in one call.
+                    rendering = play.args(play.one(action='template', path='tasks/render.yml', name='Render the main config'), host)
+                    for link in rendering['files']:
+                        if link.get('state') == 'link':
+                            outcome.links.setdefault(host, {})[rendering['root'] + '/' + link['dest']] = link['target']
                 elif role == 'haproxy':
                     # validate.yml read the sites (__haproxy_sites); tls.yml writes each pair with copy.
                     templates = play.find(action='template', path='tasks/main.yml')
@@ -330,4 +329,4 @@ class Site(object):
     def nginx_sites(self, host):
         """The sites nginx on ``host`` serves, as its check read them (the fact __nginx_sites)."""
         play = self.plays['nginx']
-        return play.template(play.one(action='template', path='tasks/render.yml'), host, '{{ __nginx_sites }}')
+        return play.template(play.one(action='template', path='tasks/render.yml', name='Render the main config'), host, '{{ __nginx_sites }}')

@@ -22,6 +22,7 @@ def test_filters_are_registered():
                        'upstream_servers': vocabulary.upstream_servers, 'nginx_sites': vocabulary.nginx_sites,
                        'nginx_site_problems': vocabulary.nginx_site_problems,
                        'nginx_retired_files': vocabulary.nginx_retired_files,
+                       'nginx_site_files': vocabulary.nginx_site_files,
                        'app_entry': vocabulary.app_entry, 'app_entry_problems': vocabulary.app_entry_problems,
                        'haproxy_server_name': vocabulary.haproxy_server_name,
                        'haproxy_backend_name': vocabulary.haproxy_backend_name,
@@ -30,7 +31,7 @@ def test_filters_are_registered():
 
 @pytest.mark.parametrize('name', ['shell_split', 'environment', 'served_static', 'app_programs', 'app_processes',
                                   'app_exports', 'upstream_servers', 'nginx_sites', 'nginx_site_problems', 'nginx_retired_files',
-                                  'app_entry', 'app_entry_problems', 'haproxy_server_name', 'haproxy_backend_name',
+                                  'nginx_site_files', 'app_entry', 'app_entry_problems', 'haproxy_server_name', 'haproxy_backend_name',
                                   'haproxy_backends'])
 def test_filters_load_by_fqcn(name):
     plugin = filter_loader.get('webops.tornado.' + name)
@@ -279,6 +280,39 @@ def test_nginx_retired_files_are_those_of_the_apps_no_longer_served():
     assert vocabulary.nginx_retired_files(['shop'], sites, LAYOUT) == []
     # a stray file in the role's tree (".conf", "../x.conf") names no app: nothing of it is removed
     assert vocabulary.nginx_retired_files(['', '.', '..', '../etc', 'a b', '-x'], sites, LAYOUT) == []
+
+
+FULL_LAYOUT = {'site': 'sites-available/{name}.conf', 'link': 'sites-enabled/{name}.conf',
+               'maintenance': 'webops-tornado-maintenance/{name}.conf', 'certificate': 'tls/{name}.crt', 'key': 'tls/{name}.key'}
+
+
+def test_nginx_site_files_render_each_site_with_its_own_settings_in_order():
+    apps = [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com', 'nginx_tls_self_signed': True}]
+    sites = vocabulary.nginx_sites(EXPORTS, apps, DEFAULTS, 'lb1', FULL_LAYOUT)
+    maintenance = {'blog': {'on': True, 'text': None}, 'shop': {'on': False, 'text': 'geo $tornado_maintenance_shop {}\n'}}
+    pairs = {'blog': {'pair': {'certificate': 'CERT\n\n', 'key': 'KEY'}}}
+    items = vocabulary.nginx_site_files(sites, maintenance, pairs)
+    assert [item['dest'] for item in items] == [
+        'tls/blog.crt', 'sites-available/blog.conf', 'webops-tornado-maintenance/blog.conf', 'sites-enabled/blog.conf',
+        'sites-available/shop.conf', 'webops-tornado-maintenance/shop.conf', 'sites-enabled/shop.conf']
+    assert all(item['owner'] == item['group'] == 'root' for item in items)
+    certificate, blog_site, blog_flag, blog_link, shop_site, shop_flag, shop_link = items
+    assert certificate['content'] == 'CERT\n' and certificate['mode'] == '0644'
+    # The templates see the site, its settings as the plain variables and its maintenance mode.
+    assert blog_site['src'] == 'etc/nginx/sites-available/app.conf.j2' and blog_site['mode'] == '0644'
+    assert blog_site['vars']['__nginx_site'] is sites[0] and blog_site['vars']['nginx_server_name'] == 'blog.example.com'
+    assert blog_site['vars']['__nginx_maintenance_on'] is True and shop_site['vars']['nginx_server_name'] == '_'
+    # A flag in force is written as it is; a missing one (None) is rendered with the mode it had.
+    assert blog_flag['src'] == 'etc/nginx/maintenance.conf.j2' and blog_flag['vars'] == blog_site['vars']
+    assert shop_flag['content'] == maintenance['shop']['text'] and 'src' not in shop_flag
+    assert blog_link == {'dest': 'sites-enabled/blog.conf', 'state': 'link', 'target': '../sites-available/blog.conf',
+                         'owner': 'root', 'group': 'root'}
+    assert shop_link['target'] == '../sites-available/shop.conf'
+    # The private keys are never among them, only on their own.
+    assert not any('KEY' in str(item.get('content')) for item in items)
+    assert vocabulary.nginx_site_files(sites, maintenance, pairs, keys=True) == [
+        {'dest': 'tls/blog.key', 'content': 'KEY\n', 'mode': '0600', 'owner': 'root', 'group': 'root'}]
+    assert vocabulary.nginx_site_files([], {}) == [] and vocabulary.nginx_site_files(sites[1:], maintenance, keys=True) == []
 
 
 # --- app_entry and app_entry_problems ------------------------------------------------------------
