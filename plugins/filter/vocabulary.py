@@ -251,8 +251,11 @@ def nginx_retired_files(found, sites, layout):
     return [path.format(name=name) for name in retired for path in layout.values()]
 
 
-def nginx_site_files(sites, maintenance, pairs=None, keys=False, site_template='etc/nginx/sites-available/app.conf.j2',
-                     flag_template='etc/nginx/maintenance.conf.j2'):
+NGINX_SITE_TEMPLATE = 'etc/nginx/sites-available/app.conf.j2'
+NGINX_FLAG_TEMPLATE = 'etc/nginx/maintenance.conf.j2'
+
+
+def nginx_site_files(sites, maintenance, pairs=None, keys=False):
     """The items of webops.tornado.files that render every site into a tree (paths relative to it), in the order
     of the sites: its certificate (a site with TLS; ``pairs``: the site's name to ``{'pair': {'certificate',
     'key'}}``), its site file and maintenance flag (templates that see the site as ``__nginx_site``, its settings
@@ -274,8 +277,8 @@ def nginx_site_files(sites, maintenance, pairs=None, keys=False, site_template='
         if site['tls']:
             items.append(dict(owned, content=pairs[name]['pair']['certificate'].strip() + '\n', dest=files['certificate'],
                               mode='0644'))
-        items.append(dict(owned, src=site_template, vars=site_vars, dest=files['site'], mode='0644'))
-        written = {'src': flag_template, 'vars': site_vars} if flag['text'] is None else {'content': flag['text']}
+        items.append(dict(owned, src=NGINX_SITE_TEMPLATE, vars=site_vars, dest=files['site'], mode='0644'))
+        written = {'src': NGINX_FLAG_TEMPLATE, 'vars': site_vars} if flag['text'] is None else {'content': flag['text']}
         items.append(dict(owned, dest=files['maintenance'], mode='0644', **written))
         items.append(dict(owned, dest=files['link'], state='link', target='../' + files['site']))
     return items
