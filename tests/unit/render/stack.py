@@ -174,6 +174,8 @@ class Site(object):
         return {
             '__limits_ceiling_found': dict(NOFILE_CEILING),
             '__haproxy_active': {'changed': False, 'name': 'haproxy', 'status': {'ActiveState': 'inactive'}},
+            # No nginx of the collection's on the load balancer (tasks/validate.yml).
+            '__haproxy_nginx_found': {'changed': False, 'stat': {'exists': False}},
             '__nginx_version_out': {'changed': False, 'rc': 0, 'stdout': '', 'stderr': 'nginx version: nginx/%s' % self.nginx_version},
             '__app_secret_here': {'changed': False, 'content': secret, 'encoding': 'base64'},
             '__app_secrets_found': {'changed': False, 'results': [{'item': h, 'content': secret, 'encoding': 'base64'}

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: webops.tornado contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: haproxy_reload
+short_description: Reload HAProxy and check a new worker took the new configuration, or put the previous file back
+version_added: 0.5.0
+description:
+  - C(haproxy -c) accepts a configuration whose port another process holds, or whose open-file limit the master
+    cannot raise. On a reload (SIGUSR2 to the master, as Debian's unit sends it), the master then logs
+    C([ALERT]) and C(Loading failure!), keeps its old workers with the old configuration, and C(systemctl reload)
+    has already exited 0; the old workers still hold every old port.
+  - This module reloads HAProxy (starts it when its master is not running) and waits until a new worker (a new
+    child of the master) runs. Otherwise it fails with HAProxy's own lines from the unit's journal.
+  - When it fails and O(backup) is given (the file the new configuration replaced), that file is put back over
+    O(config), so the file on disk is the configuration that runs, and the next run writes and reloads the new
+    one again. On success O(backup) is removed.
+options:
+  service:
+    description: The systemd unit of HAProxy (master-worker mode, C(-Ws)).
+    type: str
+    default: haproxy
+  config:
+    description: HAProxy's configuration file, where O(backup) goes back when the reload fails.
+    type: path
+    default: /etc/haproxy/haproxy.cfg
+  backup:
+    description: The previous configuration file (as M(ansible.builtin.template) with C(backup) leaves it), or none.
+    type: path
+  timeout:
+    description: Seconds a new worker has to appear (HAProxy retries a busy port for about two seconds).
+    type: float
+    default: 10
+author:
+  - webops.tornado contributors (@webops)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: In check mode nothing is reloaded; the module reports a change.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Write the config, keeping the previous one
+  ansible.builtin.template:
+    src: haproxy.cfg.j2
+    dest: /etc/haproxy/haproxy.cfg
+    validate: haproxy -c -f %s
+    backup: true
+  register: config
+
+- name: Reload HAProxy and check it took the new config (the previous file goes back otherwise)
+  webops.tornado.haproxy_reload:
+    backup: "{{ config.backup_file | default(omit) }}"
+  when: config is changed
+"""
+
+RETURN = r"""
+action:
+  description: C(reload), or C(start) when the master was not running.
+  returned: always
+  type: str
+restored:
+  description: Whether O(backup) was put back over O(config) (the reload failed).
+  returned: failure
+  type: bool
+problems:
+  description: HAProxy's C([ALERT]) and failure lines since the reload, or what did not happen in time.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.webops.tornado.plugins.module_utils import haproxy_reload
+
+
+def main_pid(module, service):
+    rc, out, dummy = module.run_command(['systemctl', 'show', '--property', 'MainPID', '--value', service])
+    try:
+        return int(out.strip()) if rc == 0 else 0
+    except ValueError:
+        return 0
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            service=dict(type='str', default='haproxy'),
+            config=dict(type='path', default='/etc/haproxy/haproxy.cfg'),
+            backup=dict(type='path'),
+            timeout=dict(type='float', default=10.0),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    service, backup = params['service'], params['backup']
+    master = main_pid(module, service)
+    action = 'reload' if master else 'start'
+    if module.check_mode:
+        module.exit_json(changed=True, action=action)
+    before = haproxy_reload.children(master)
+    since = time.time()
+
+    def read_journal():
+        dummy, out, dummy = module.run_command(['journalctl', '--unit', service, '--output', 'cat', '--no-pager',
+                                               '--since', '@%.6f' % since])
+        return out
+
+    def give_up(problems):
+        restored = bool(backup) and os.path.exists(backup)
+        if restored:
+            os.rename(backup, params['config'])
+        module.fail_json(
+            msg='HAProxy did not take the new config (%s), so %s: %s' % (
+                action, 'the previous config file is back in place, as the one still in force' if restored
+                else 'the files on disk are not the ones in force', ' / '.join(problems)),
+            problems=problems, action=action, restored=restored)
+
+    rc, out, err = module.run_command(['systemctl', action, service])
+    if rc != 0:
+        give_up(['systemctl %s %s: %s' % (action, service, (out + err).strip())]
+                + haproxy_reload.problems(read_journal()))
+    ok, problems = haproxy_reload.wait_reloaded(before, lambda: haproxy_reload.children(main_pid(module, service)),
+                                                read_journal, params['timeout'])
+    if not ok:
+        give_up(problems)
+    if backup and os.path.exists(backup):
+        os.remove(backup)
+    module.exit_json(changed=True, action=action)
+
+
+if __name__ == '__main__':
+    main()
