@@ -17,7 +17,10 @@ description:
     restart takes the site down. This module reloads nginx (or starts it when its master is not running) and then
     waits until new worker processes run, every port of O(ports) is listening, and the error log has no
     C([emerg]) line since the reload. Otherwise it fails with nginx's own lines.
-  - webops.tornado.nginx puts the previous configuration back and reloads again when this fails.
+  - A port in use fails the reload only once the master is done with it. It tries the bind five times, 500 ms apart,
+    then logs C(still could not bind()). A reload asked right after the failure, such as the one that puts the
+    previous configuration back, is then not overtaken by a later try that binds a port freed meanwhile.
+  - webops.tornado.nginx puts the previous configuration back and reloads again, with this module, when this fails.
 options:
   service:
     description: The systemd unit of nginx.

@@ -14,6 +14,10 @@ BIND_FAILED = (
     '2026/12/01 23:42:38 [emerg] 1042#1042: bind() to 0.0.0.0:8080 failed (98: Address already in use)\n'
     '2026/12/01 23:42:38 [emerg] 1042#1042: bind() to [::]:8080 failed (98: Address already in use)\n'
 )
+# What the master logs when it gives up the bind (it tries five times, 500 ms apart; error level and above).
+GAVE_UP = '2026/12/01 23:42:38 [emerg] 1042#1042: still could not bind()\n'
+# An [emerg] after which nginx tries nothing again: the reload is over at once.
+NO_RETRY = '2026/12/01 23:42:38 [emerg] 1042#1042: bind() to 10.9.9.9:80 failed (99: Cannot assign requested address)\n'
 OTHER_LINES = (
     '2026/12/01 23:40:01 [error] 1100#1100: *7 connect() failed (111: Connection refused) while connecting to '
     'upstream, client: 10.0.2.2, server: demo.example.com, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:8000/"\n'
@@ -131,10 +135,47 @@ def test_emerg_fails_at_once_even_with_fresh_workers():
 
 def test_emerg_written_while_waiting_ends_the_wait():
     clock = FakeClock()
-    nginx = FakeNginx(clock, workers=[(0, [101, 102])], log=[(0, ''), (0.6, BIND_FAILED)])
+    nginx = FakeNginx(clock, workers=[(0, [101, 102])], log=[(0, ''), (0.6, NO_RETRY)])
     ok, problems = wait(nginx, clock)
-    assert not ok and problems == BIND_FAILED.splitlines()
+    assert not ok and problems == NO_RETRY.splitlines()
     assert clock.now - 50 == pytest.approx(0.6)
+
+
+def test_still_binding():
+    assert nr.still_binding(BIND_FAILED.splitlines())
+    assert not nr.still_binding((BIND_FAILED + GAVE_UP).splitlines())
+    assert not nr.still_binding(NO_RETRY.splitlines())
+    assert not nr.still_binding([])
+
+
+def test_a_port_in_use_fails_only_once_the_master_gave_up():
+    # The master's tries: the first failure 0.2 s after the reload, "still could not bind()" 2.5 s later. A
+    # failure returned at the first line would let the caller's next reload queue behind the tries.
+    clock = FakeClock()
+    nginx = FakeNginx(clock, workers=[(0, [101, 102])],
+                      log=[(0, ''), (0.2, BIND_FAILED), (1.2, BIND_FAILED * 3), (2.8, BIND_FAILED * 5 + GAVE_UP)])
+    ok, problems = wait(nginx, clock)
+    assert not ok and problems == (BIND_FAILED * 5 + GAVE_UP).splitlines()
+    assert clock.now - 50 == pytest.approx(2.8)
+
+
+def test_a_port_freed_during_the_tries_still_fails_once_the_master_took_it():
+    # A later try bound the port: the refused config is live (fresh workers). Reported once it is, so that
+    # the caller's reload of the previous config comes after it, not before.
+    clock = FakeClock()
+    nginx = FakeNginx(clock, workers=[(0, [101, 102]), (1.4, [101, 102, 201, 202])],
+                      log=[(0, ''), (0.2, BIND_FAILED), (0.8, BIND_FAILED * 2)])
+    ok, problems = wait(nginx, clock)
+    assert not ok and problems == (BIND_FAILED * 2).splitlines()
+    assert clock.now - 50 == pytest.approx(1.4)
+
+
+def test_a_master_still_binding_at_the_timeout_is_named():
+    clock = FakeClock()
+    nginx = FakeNginx(clock, workers=[(0, [101, 102])], log=[(0, BIND_FAILED)])
+    ok, problems = wait(nginx, clock, timeout=3)
+    assert not ok and problems == BIND_FAILED.splitlines() + ['nginx was still trying to bind the port 3s after the reload']
+    assert clock.now - 50 == pytest.approx(3)
 
 
 def test_only_a_new_pid_counts_as_fresh():
