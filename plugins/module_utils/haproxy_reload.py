@@ -16,29 +16,10 @@ Kept free of AnsibleModule so the unit tests can drive it with fakes.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 import time
 
 # What HAProxy's master logs when its re-execution could not load the new configuration (2.6 to 3.x).
 FAILURE_MARKERS = ('Loading failure', 'Failed to load the new configuration')
-
-
-def children(pid, proc='/proc'):
-    """The pids whose parent is ``pid`` (HAProxy's workers when ``pid`` is its master)."""
-    found = []
-    if not pid:
-        return found
-    for entry in os.listdir(proc):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(os.path.join(proc, entry, 'stat')) as handle:
-                fields = handle.read().rsplit(')', 1)[1].split()
-        except (IOError, OSError, IndexError):
-            continue
-        if len(fields) > 1 and int(fields[1]) == int(pid):
-            found.append(int(entry))
-    return found
 
 
 def failed(journal):

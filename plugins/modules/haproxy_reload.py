@@ -85,7 +85,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.tornado.plugins.module_utils import haproxy_reload
+from ansible_collections.webops.tornado.plugins.module_utils import haproxy_reload, procs
 
 
 def main_pid(module, service):
@@ -112,7 +112,7 @@ def main():
     action = 'reload' if master else 'start'
     if module.check_mode:
         module.exit_json(changed=True, action=action)
-    before = haproxy_reload.children(master)
+    before = procs.children(master)
     since = time.time()
 
     def read_journal():
@@ -134,7 +134,7 @@ def main():
     if rc != 0:
         give_up(['systemctl %s %s: %s' % (action, service, (out + err).strip())]
                 + haproxy_reload.problems(read_journal()))
-    ok, problems = haproxy_reload.wait_reloaded(before, lambda: haproxy_reload.children(main_pid(module, service)),
+    ok, problems = haproxy_reload.wait_reloaded(before, lambda: procs.children(main_pid(module, service)),
                                                 read_journal, params['timeout'])
     if not ok:
         give_up(problems)

@@ -87,7 +87,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.tornado.plugins.module_utils import nginx_reload
+from ansible_collections.webops.tornado.plugins.module_utils import nginx_reload, procs
 
 TCP_LISTEN = '0A'
 
@@ -100,21 +100,6 @@ def read_pid(path):
         return pid
     except (IOError, OSError, ValueError):
         return None
-
-
-def children(pid):
-    found = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % entry) as handle:
-                fields = handle.read().rsplit(')', 1)[1].split()
-        except (IOError, OSError, IndexError):
-            continue
-        if pid is not None and int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 def listening_ports():
@@ -156,7 +141,7 @@ def main():
         module.exit_json(changed=True, action='restart' if params['restart'] else 'reload')
     master = read_pid(params['pid_file'])
     action = ('restart' if params['restart'] else 'reload') if master else 'start'
-    before = children(master) if master else []
+    before = procs.children(master)
     offset = log_size(params['error_log'])
     if action != 'reload':
         rc, out, err = module.run_command(['systemctl', 'daemon-reload'])
@@ -176,7 +161,7 @@ def main():
             return ''
 
     def workers_now():
-        return children(read_pid(params['pid_file']))
+        return procs.children(read_pid(params['pid_file']))
 
     ok, problems = nginx_reload.wait_reloaded(before, workers_now, read_log, listening_ports, params['ports'],
                                               params['timeout'])

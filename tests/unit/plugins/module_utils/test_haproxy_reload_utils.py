@@ -49,16 +49,6 @@ def test_nothing_failed(text):
     assert hr.problems(text) == []
 
 
-def test_children(tmp_path):
-    for pid, ppid in ((1, 0), (270, 1), (299, 270), (340, 270), (341, 340)):
-        os.makedirs(str(tmp_path / str(pid)))
-        (tmp_path / str(pid) / 'stat').write_text(u'%d (haproxy) S %d %d %d 0 -1\n' % (pid, ppid, pid, pid))
-    os.makedirs(str(tmp_path / '999'))  # gone between listdir and open
-    (tmp_path / 'self').mkdir()
-    assert sorted(hr.children(270, proc=str(tmp_path))) == [299, 340]
-    assert hr.children(0, proc=str(tmp_path)) == []
-
-
 class FakeClock(object):
     def __init__(self):
         self.now = 100.0

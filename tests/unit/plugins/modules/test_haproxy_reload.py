@@ -59,7 +59,7 @@ def files(tmp_path):
 
 def run(monkeypatch, capsys, fake, **params):
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda _module, argv, **kwargs: fake.run_command(argv))
-    monkeypatch.setattr(mod.haproxy_reload, 'children', fake.children)
+    monkeypatch.setattr(mod.procs, 'children', fake.children)
     monkeypatch.setattr(mod.haproxy_reload, 'wait_reloaded',
                         functools.partial(haproxy_reload.wait_reloaded, sleep=lambda seconds: None))
     with patch_module_args(dict((k, str(v)) for k, v in params.items())):

@@ -9,14 +9,12 @@ import builtins
 import functools
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.webops.tornado.plugins.module_utils import nginx_reload
+from ansible_collections.webops.tornado.plugins.module_utils import nginx_reload, procs
 from ansible_collections.webops.tornado.plugins.modules import nginx_reload as mod
 
 TCP_HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode'
@@ -84,6 +82,8 @@ class FakeProc(object):
         monkeypatch.setattr(mod, 'os', fake_os)
         monkeypatch.setattr(mod, 'open', lambda path, *args, **kwargs: builtins.open(self.path(path), *args, **kwargs),
                             raising=False)
+        # The workers are read by module_utils/procs.py, which takes the /proc to read.
+        monkeypatch.setattr(mod.procs, 'children', functools.partial(procs.children, proc=self.root))
 
 
 @pytest.fixture
@@ -112,28 +112,6 @@ def test_read_pid_of_a_real_process(tmp_path):
     pid_file = tmp_path / 'pid'
     pid_file.write_text('%d\n' % os.getpid())
     assert mod.read_pid(str(pid_file)) == os.getpid()
-
-
-def test_children(proc):
-    proc.spawn(1, 0, 'systemd')
-    proc.spawn(1000, 1)
-    proc.spawn(1001, 1000)
-    proc.spawn(1002, 1000)
-    proc.spawn(1003, 1000, 'nginx: cache manager (odd) name')
-    proc.spawn(2000, 1, 'sshd')
-    proc.spawn(2001, 2000, 'sshd')
-    assert sorted(mod.children(1000)) == [1001, 1002, 1003]
-    assert sorted(mod.children(1)) == [1000, 2000]
-    assert mod.children(4242) == []
-    assert mod.children(None) == []
-
-
-def test_children_of_a_real_process():
-    child = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)
-    try:
-        assert child.pid in mod.children(os.getpid())
-    finally:
-        child.communicate(b'')
 
 
 def test_listening_ports(proc):
