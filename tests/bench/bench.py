@@ -66,6 +66,8 @@ PROXY_OPTIONS = (
 # and four app hosts with two processes each (as the multihost scenario). Each row is a code-only
 # deploy.yml (plays key, label, app hosts, -e); the 1-host row runs first, on the first app host only.
 FLEET_NETWORK = "wt-bench-fleet"
+# The machine's CPUs, shared by the controller, Docker and every container.
+CPUS = os.cpu_count() or 1
 # site.yml's first converge over SSH, on a fresh container of its own.
 SSH_FIRST = "wt-bench-ssh-first"
 FLEET_LB = "wt-bench-fleet-lb"
@@ -152,12 +154,12 @@ class Bench(object):
             env["ANSIBLE_CALLBACK_PLUGINS"] = os.path.join(ROOT, "tests", "bench", "callback_plugins")
             env["WT_REMOTE_CALLS_OUT"] = remote_calls
         self.say("ansible-playbook %s %s" % (playbook, " ".join("%s=%s" % kv for kv in (extra or {}).items())))
-        began = time.monotonic()
+        began, busy = time.monotonic(), busy_cpu_seconds()
         proc = self.run(argv, check=False, env=env, timeout=1200)
-        seconds = time.monotonic() - began
+        seconds, cpu = time.monotonic() - began, busy_cpu_seconds() - busy
         match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", proc.stdout)
         recap = dict(zip(("ok", "changed", "unreachable", "failed", "skipped"), map(int, match.groups()))) if match else {}
-        self.plays[key] = {"seconds": seconds, "rc": proc.returncode, "recap": recap, "output": proc.stdout}
+        self.plays[key] = {"seconds": seconds, "cpu": cpu, "rc": proc.returncode, "recap": recap, "output": proc.stdout}
         if profile and os.path.exists(remote_calls):
             with open(remote_calls) as handle:
                 self.plays[key]["remote"] = json.load(handle)
@@ -491,7 +493,8 @@ class Bench(object):
         self.run(["docker", "network", "rm", FLEET_NETWORK], check=False)
 
     def fleet_table(self):
-        lines = ["| run | wall time (s) | against 1 app host | prepare (s) | switch (s) |", "|---|---:|---:|---:|---:|"]
+        lines = ["| run | wall time (s) | against 1 app host | prepare (s) | switch (s) | CPU busy, whole machine (s) "
+                 "| shortest wall time that CPU allows (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
         one = self.plays.get("fleet_1")
 
         def phase(play, word):
@@ -501,10 +504,28 @@ class Bench(object):
         for key, label, _apps, _extra in FLEET_DEPLOYS:
             play = self.plays.get(key)
             if play:
-                lines.append("| %s | %.1f | %s | %s | %s |" % (
+                lines.append("| %s | %.1f | %s | %s | %s | %.1f | %.1f |" % (
                     label, play["seconds"], "%.2f×" % (play["seconds"] / one["seconds"]) if one else "-",
-                    phase(play, "Prepare"), phase(play, "Switch to")))
+                    phase(play, "Prepare"), phase(play, "Switch to"), play["cpu"], play["cpu"] / CPUS))
         return "\n".join(lines)
+
+    def fleet_floor(self):
+        """What the machine's CPUs allow the four-host deploy at best, against the one-host one (both measured)."""
+        one, four = self.plays.get("fleet_1"), self.plays.get("fleet_4")
+        if not (one and four):
+            return ""
+        floor = four["cpu"] / CPUS
+        return (
+            "What this machine allows (written by the bench from the rows above): the controller, Docker and the "
+            "containers share %d CPUs, so no deploy can take less wall time than the CPU time it needs divided by "
+            "%d. The one-host deploy kept the machine busy for %.1f CPU-seconds in %.1f s (%.0f%% of the %d CPUs); "
+            "the four-host one (`deploy_serial=1`) needed %.1f CPU-seconds, so even with every CPU busy "
+            "throughout it could not take less than %.1f s: %.2f× the one-host deploy, against the goal of 1.5×. "
+            "The work grows with the hosts (each host's tasks cost the controller a worker process and the host a "
+            "Python process: about %.1f CPU-seconds more per added app host here); on a fleet each host brings its own CPUs "
+            "and only the controller's share stays." % (
+                CPUS, CPUS, one["cpu"], one["seconds"], 100.0 * one["cpu"] / (CPUS * one["seconds"]), CPUS,
+                four["cpu"], floor, floor / one["seconds"], (four["cpu"] - one["cpu"]) / 3.0))
 
     def plot(self, report, path):
         import matplotlib  # pylint: disable=import-outside-toplevel
@@ -652,7 +673,7 @@ class Bench(object):
                  "keepalive_off": "site.yml -e nginx_upstream_keepalive=0",
                  "fork": "site.yml -e app_process_model=fork",
                  "haproxy": "site.yml -e tornado_load_balancer=haproxy (nginx replaced by HAProxy)"}
-        lines = ["| run | wall time (s) | ok | changed | failed |", "|---|---:|---:|---:|---:|"]
+        lines = ["| run | wall time (s) | CPU busy, whole machine (s) | ok | changed | failed |", "|---|---:|---:|---:|---:|---:|"]
         names.update((key, label) for key, label, _env in SSH_RERUNS)
         names.update((key, label) for key, label, _env in SSH_DEPLOYS)
         order = ("first", "ssh_first", "rerun") + tuple(key for key, _label, _env in SSH_RERUNS) + ("deploy",) + tuple(
@@ -661,8 +682,9 @@ class Bench(object):
             play = self.plays.get(key)
             if play:
                 recap = play["recap"]
-                lines.append("| %s | %.1f | %s | %s | %s |" % (
-                    names[key], play["seconds"], recap.get("ok", "-"), recap.get("changed", "-"), recap.get("failed", "-")))
+                lines.append("| %s | %.1f | %.1f | %s | %s | %s |" % (
+                    names[key], play["seconds"], play["cpu"], recap.get("ok", "-"), recap.get("changed", "-"),
+                    recap.get("failed", "-")))
         return "\n".join(lines)
 
     def remote_table(self):
@@ -884,6 +906,8 @@ class Bench(object):
             "",
             self.fleet_table(),
             "",
+            self.fleet_floor(),
+            "",
             "### Rolling deploy under load",
             "",
             "`deploy.yml` with `app_source: dir` moving from a copy of the demo with `VERSION` 1 to one with `VERSION` 2, "
@@ -915,6 +939,14 @@ class Bench(object):
             "# which runs, against the container %s:" % self.args.container,
         ] + [c.replace(sys.executable, "python").replace(ROOT + "/", "") for c in self.commands] + ["```", ""]
         return "\n".join(out)
+
+
+def busy_cpu_seconds():
+    """CPU time the whole machine spent busy since boot (user, nice, system, irq, softirq of /proc/stat's cpu line):
+    the controller, Docker and every container together, as the containers share the machine's CPUs."""
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()
+    return sum(int(fields[index]) for index in (1, 2, 3, 6, 7)) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def main():
