@@ -9,6 +9,7 @@ Kept free of AnsibleModule so the unit tests can drive it with fake supervisorct
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import time
 
 BODY_LIMIT = 500
@@ -175,6 +176,29 @@ def describe_failure(group, results):
     what = "status %s, body %r" % (bad["status"], bad["body"]) if bad["status"] is not None else bad["error"]
     return ("%s:%s failed its health check at %s (%s); processes restarted in this run: %s"
             % (group, bad["name"], bad["url"], what, moved))
+
+
+def point_link(path, target, check_mode=False):
+    """Make ``path`` a symbolic link to ``target`` (as it holds it), atomically: a new link beside it renamed over it,
+    so ``path`` is never missing. Returns whether it pointed elsewhere (or was missing); in check mode changes nothing.
+    Raises ValueError when ``path`` exists and is not a symbolic link (a release directory is never replaced)."""
+    if os.path.islink(path):
+        if os.readlink(path) == target:
+            return False
+    elif os.path.lexists(path):
+        raise ValueError("%s exists and is not a symbolic link" % path)
+    if check_mode:
+        return True
+    temporary = "%s.webops-tornado-%d" % (path, os.getpid())
+    if os.path.lexists(temporary):
+        os.unlink(temporary)
+    os.symlink(target, temporary)
+    try:
+        os.rename(temporary, path)
+    except OSError:
+        os.unlink(temporary)
+        raise
+    return True
 
 
 def group_programs(rc, out, group):

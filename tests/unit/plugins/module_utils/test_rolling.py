@@ -5,13 +5,15 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.webops.tornado.plugins.filter import rolling as rolling_filter
 from ansible_collections.webops.tornado.plugins.module_utils.rolling import (
-    Backend, RollingRestart, describe_failure, group_programs)
+    Backend, RollingRestart, describe_failure, group_programs, point_link)
 
 
 def filter_hostvars(processes):
@@ -340,3 +342,35 @@ def test_the_next_stop_waits_only_for_the_skip_windows_it_needs():
 ])
 def test_group_programs(rc, out, programs):
     assert group_programs(rc, out, 'demo') == programs
+
+
+# --- point_link: current moves to the new release atomically, in the restart's own call ---------------------
+
+
+def test_point_link_creates_moves_and_keeps(tmp_path):
+    current = str(tmp_path / 'current')
+    assert point_link(current, '/srv/demo/releases/a') is True
+    assert os.readlink(current) == '/srv/demo/releases/a'
+    assert point_link(current, '/srv/demo/releases/a') is False
+    assert point_link(current, '/srv/demo/releases/b') is True
+    assert os.readlink(current) == '/srv/demo/releases/b'
+    # nothing but the link is left beside it
+    assert sorted(os.listdir(str(tmp_path))) == ['current']
+
+
+def test_point_link_in_check_mode_changes_nothing(tmp_path):
+    current = str(tmp_path / 'current')
+    os.symlink('/srv/demo/releases/a', current)
+    assert point_link(current, '/srv/demo/releases/b', check_mode=True) is True
+    assert os.readlink(current) == '/srv/demo/releases/a'
+    assert point_link(str(tmp_path / 'missing'), '/x', check_mode=True) is True
+    assert not os.path.lexists(str(tmp_path / 'missing'))
+
+
+def test_point_link_never_replaces_a_directory_or_file(tmp_path):
+    for make in (os.mkdir, lambda path: open(path, 'w').close()):
+        path = str(tmp_path / ('thing-%d' % len(os.listdir(str(tmp_path)))))
+        make(path)
+        with pytest.raises(ValueError):
+            point_link(path, '/srv/demo/releases/a')
+        assert not os.path.islink(path)

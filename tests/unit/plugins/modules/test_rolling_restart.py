@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 from ansible.module_utils import basic
@@ -62,3 +63,29 @@ def test_no_supervisorctl_yet_is_no_group_running(monkeypatch, capsys):
     # A first run: the app role activates before the supervisor role installed supervisord.
     rc, result, calls = run(monkeypatch, capsys, None, {}, installed=False)
     assert rc == 0 and result['changed'] is False and result['group_loaded'] is False and calls == []
+
+
+def test_link_is_pointed_even_when_no_program_restarts(monkeypatch, capsys, tmp_path):
+    # A first run: no group loaded yet; webops.tornado.supervisor starts it on the release current points at.
+    current = str(tmp_path / 'current')
+    rc, result, _calls = run(monkeypatch, capsys, (4, 'demo: ERROR (no such group)\n', ''),
+                             {'link': {'path': current, 'target': '/srv/demo/releases/b'}})
+    assert rc == 0 and result['changed'] is True and result['link_changed'] is True and result['moved'] == []
+    assert os.readlink(current) == '/srv/demo/releases/b'
+
+
+def test_link_left_alone_in_check_mode(monkeypatch, capsys, tmp_path):
+    current = str(tmp_path / 'current')
+    os.symlink('/srv/demo/releases/a', current)
+    status = (0, 'demo:demo-8000   RUNNING   pid 1\ndemo:demo-8001   RUNNING   pid 2\n', '')
+    rc, result, _calls = run(monkeypatch, capsys, status, {'_ansible_check_mode': True,
+                                                           'link': {'path': current, 'target': '/srv/demo/releases/b'}})
+    assert rc == 0 and result['link_changed'] is True and os.readlink(current) == '/srv/demo/releases/a'
+
+
+def test_a_directory_in_the_way_fails_before_anything_restarts(monkeypatch, capsys, tmp_path):
+    current = tmp_path / 'current'
+    current.mkdir()
+    rc, result, calls = run(monkeypatch, capsys, (0, '', ''), {'link': {'path': str(current), 'target': '/x'}})
+    assert rc == 1 and result['failed'] is True and 'not a symbolic link' in result['msg'] and calls == []
+    assert current.is_dir()
