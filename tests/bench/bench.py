@@ -860,7 +860,9 @@ class Bench(object):
             "Single host, no fact gathering. `community.docker.docker` connection with pipelining, except the SSH "
             "rows: the same container and deployment reached over SSH as users do (sshd in the container, the "
             "user `%s` with a key and passwordless sudo, `become`), with Ansible's defaults, with pipelining, and "
-            "with Mitogen's `mitogen_linear` strategy (pinned in requirements-dev.txt)." % SSH_USER,
+            "with Mitogen's `mitogen_linear` strategy (pinned in requirements-dev.txt). \"CPU busy\" is the CPU time "
+            "the whole machine spent during the run (`/proc/stat`: the controller, Docker and the container "
+            "together); a single-host run that keeps it near its wall time is one CPU's worth of serial work." % SSH_USER,
             "",
             self.plays_table(),
             "",
