@@ -12,6 +12,8 @@ __metaclass__ = type
 import os
 import time
 
+from ansible_collections.webops.tornado.plugins.module_utils.links import replace_link
+
 BODY_LIMIT = 500
 
 
@@ -179,25 +181,16 @@ def describe_failure(group, results):
 
 
 def point_link(path, target, check_mode=False):
-    """Make ``path`` a symbolic link to ``target`` (as it holds it), atomically: a new link beside it renamed over it,
-    so ``path`` is never missing. Returns whether it pointed elsewhere (or was missing); in check mode changes nothing.
-    Raises ValueError when ``path`` exists and is not a symbolic link (a release directory is never replaced)."""
+    """Make ``path`` a symbolic link to ``target`` (as it holds it), atomically (module_utils/links.py). Returns
+    whether it pointed elsewhere (or was missing); in check mode changes nothing. Raises ValueError when ``path``
+    exists and is not a symbolic link (a release directory is never replaced)."""
     if os.path.islink(path):
         if os.readlink(path) == target:
             return False
     elif os.path.lexists(path):
         raise ValueError("%s exists and is not a symbolic link" % path)
-    if check_mode:
-        return True
-    temporary = "%s.webops-tornado-%d" % (path, os.getpid())
-    if os.path.lexists(temporary):
-        os.unlink(temporary)
-    os.symlink(target, temporary)
-    try:
-        os.rename(temporary, path)
-    except OSError:
-        os.unlink(temporary)
-        raise
+    if not check_mode:
+        replace_link(path, target)
     return True
 
 

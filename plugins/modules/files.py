@@ -183,6 +183,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.webops.tornado.plugins.module_utils.links import replace_link
 
 
 def _attributes(path, item):
@@ -340,16 +341,7 @@ def ensure_link(module, item):
                           "after": {"path": dest, "target": target}})
         if module.check_mode:
             return result, diffs
-        # A new link beside it, renamed over the old one: the path never misses its link.
-        temporary = os.path.join(os.path.dirname(dest), ".%s.%d.link" % (os.path.basename(dest), os.getpid()))
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        os.symlink(target, temporary)
-        try:
-            os.rename(temporary, dest)
-        finally:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
+        replace_link(dest, target)
     attribute_diff = {"before": {"path": dest}, "after": {"path": dest}, "before_header": dest, "after_header": dest}
     attributes = dict(_attributes(dest, item), mode=None)
     if module.set_fs_attributes_if_different(attributes, False, attribute_diff, expand=False):
