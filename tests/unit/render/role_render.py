@@ -8,9 +8,9 @@ Why this is what a real run writes (ansible-core 2.19, the objects ``ansible-pla
 - Variables: a real ``DataLoader``, ``InventoryManager``, ``VariableManager`` and ``HostVars``, and a real
   ``Play`` loaded from ``import_role`` tasks of the collection's roles, resolved by FQCN through the
   collection loader that ``tests/unit/conftest.py`` installs. ``VariableManager.get_vars(play, host, task)``
-  gives each task what it gets in a run: the role's ``defaults/main.yml`` and those of the roles it depends
-  on (limits), its ``vars/main.yml``, inventory variables, facts, ``role_path``, ``inventory_hostname``,
-  ``groups``, ``hostvars``, ``ansible_play_hosts_all``... All of them stay lazy: Ansible's template engine
+  gives each task what it gets in a run: the role's ``defaults/main.yml``, its ``vars/main.yml``, inventory
+  variables, facts (``app_export`` and ``limits_export`` from the roles that publish them), ``role_path``,
+  ``inventory_hostname``, ``groups``, ``hostvars``, ``ansible_play_hosts_all``... All of them stay lazy: Ansible's template engine
   resolves ``"{{ app_home }}"`` inside a vars file when (and as often as) a template reads it.
 - Tasks: the tasks of the role's own task files, compiled by the ``Play`` (``import_role`` with ``tasks_from``
   for a file that ``main.yml`` pulls in with ``include_tasks``, with the same ``vars``). Running one does

@@ -75,7 +75,7 @@ ROLE_GROUPS = [('limits', None), ('app', 'tornado_app'), ('supervisor', 'tornado
                ('nginx', 'tornado_lb'), ('haproxy', 'tornado_lb')]
 # A load balancer runs one of these, as its tornado_load_balancer says (site.yml): nginx unless it says haproxy.
 LOAD_BALANCERS = ('nginx', 'haproxy')
-# The roles a variable of each role can reach: through app_export (app), through limits_nofile (limits).
+# The roles a variable of each role can reach: through app_export (app), through limits_export (limits).
 DOWNSTREAM = {
     'app': ('app', 'supervisor', 'firewall', 'nginx', 'haproxy'),
     'limits': ('limits', 'supervisor', 'nginx', 'haproxy'),
@@ -246,7 +246,9 @@ class Site(object):
                     if self.runs(role, host):
                         self._steps(role, host, self._tasks(role, 'inputs.yml'))
         for role, group in ROLE_GROUPS:
-            if role not in roles and not (role == 'app' and set(roles) & {'supervisor', 'firewall', 'nginx', 'haproxy'}):
+            # app's facts publish app_export and limits' checks limits_export, which the other roles read.
+            if role not in roles and not (role == 'app' and set(roles) & {'supervisor', 'firewall', 'nginx', 'haproxy'}) \
+                    and not (role == 'limits' and set(roles) & {'supervisor', 'nginx', 'haproxy'}):
                 continue
             for host in self.hosts_of(group):
                 if not self.runs(role, host):

@@ -137,6 +137,29 @@ def test_the_default_supervisord_runs_one_program_per_port(default_run):
     assert config.section.server_configs[0]['chmod'] == 0o700
 
 
+@pytest.mark.parametrize('load_balancer', ['nginx', 'haproxy'])
+def test_the_one_limit_reaches_every_service_through_the_fact_limits_publishes(one_host, load_balancer):
+    # limits_nofile is declared by webops.tornado.limits only, which publishes it checked (limits_export):
+    # supervisor, nginx and haproxy have no role dependency on limits and size their services by that fact.
+    outcome = one_host.run({'limits_nofile': 20000, 'tornado_load_balancer': load_balancer})
+    assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
+    rendered = files(outcome)
+    supervisor = dict((r.dest, r.text) for _h, role, r in outcome.files if role == 'supervisor' and r.src.startswith('etc/supervisor/'))
+    assert formats.SupervisordConfig(supervisor, accounts={'demo': 999}).section.minfds == 20000
+    assert formats.systemd_unit(rendered['etc/systemd/system/supervisor.service.d/limits.conf.j2'].text) == [
+        ('Service', 'LimitNOFILE', '20000')]
+    if load_balancer == 'nginx':
+        config = formats.NginxConfig(nginx_tree(outcome), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['web1'])
+        assert [args for _f, _c, args in config.directives('worker_rlimit_nofile')] == [['20000']]
+        assert [args for _f, _c, args in config.directives('worker_connections')] == [['10000']]
+        unit = rendered['etc/systemd/system/nginx.service.d/webops-tornado-limits.conf.j2'].text
+    else:
+        unit = rendered['etc/systemd/system/haproxy.service.d/webops-tornado.conf.j2'].text
+        # maxconn defaults to half the limit less a margin (two files per proxied connection)
+        assert '    maxconn 9488\n' in rendered['etc/haproxy/haproxy.cfg.j2'].text
+    assert ('Service', 'LimitNOFILE', '20000') in formats.systemd_unit(unit)
+
+
 def test_the_default_launcher_config(default_run):
     data = json.loads(files(default_run)['etc/tornado/launcher.json.j2'].text)
     assert data == {
