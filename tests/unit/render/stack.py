@@ -4,7 +4,7 @@
 """playbooks/site.yml on the controller: every check of every role, then every template, for every host.
 
 ``Site(topology).run(inputs)`` sets ``inputs`` as inventory variables of every host and goes through the
-roles as site.yml does: the check play (limits, app's checks and app_export, supervisor, firewall, nginx or
+roles as site.yml does: the check play (app's checks and app_export, limits, supervisor, firewall, nginx or
 haproxy as each load balancer's tornado_load_balancer says;
 any refusal stops the run, as ``any_errors_fatal`` does), then each role's templates on the hosts of its
 group. Tasks run through ``role_render`` (ansible-core's own objects). What a task would read on a host is
@@ -245,7 +245,8 @@ class Site(object):
                 for host in self.hosts_of(group):
                     if self.runs(role, host):
                         self._steps(role, host, self._tasks(role, 'inputs.yml'))
-        for role, group in ROLE_GROUPS:
+        # The check play runs app's facts (app_export) before limits' checks, then the others.
+        for role, group in [ROLE_GROUPS[1], ROLE_GROUPS[0]] + ROLE_GROUPS[2:]:
             # app's facts publish app_export and limits' checks limits_export, which the other roles read.
             if role not in roles and not (role == 'app' and set(roles) & {'supervisor', 'firewall', 'nginx', 'haproxy'}) \
                     and not (role == 'limits' and set(roles) & {'supervisor', 'nginx', 'haproxy'}):
