@@ -73,6 +73,9 @@ NOFILE_CEILING = {'changed': False, 'grantable': True, 'ceiling': None, 'hard_li
 # Where each role runs (playbooks/site.yml) and the order of the check play.
 ROLE_GROUPS = [('limits', None), ('app', 'tornado_app'), ('supervisor', 'tornado_app'), ('firewall', 'tornado_app'),
                ('nginx', 'tornado_lb'), ('haproxy', 'tornado_lb')]
+# The check play's order after the controller-only checks: app's facts publish app_export first, so limits'
+# checks see every app user of the machine (playbooks/site.yml).
+CHECK_ORDER = [('app', 'tornado_app'), ('limits', None)] + [entry for entry in ROLE_GROUPS if entry[0] not in ('app', 'limits')]
 # A load balancer runs one of these, as its tornado_load_balancer says (site.yml): nginx unless it says haproxy.
 LOAD_BALANCERS = ('nginx', 'haproxy')
 # The roles a variable of each role can reach: through app_export (app), through limits_export (limits).
@@ -245,8 +248,7 @@ class Site(object):
                 for host in self.hosts_of(group):
                     if self.runs(role, host):
                         self._steps(role, host, self._tasks(role, 'inputs.yml'))
-        # The check play runs app's facts (app_export) before limits' checks, then the others.
-        for role, group in [ROLE_GROUPS[1], ROLE_GROUPS[0]] + ROLE_GROUPS[2:]:
+        for role, group in CHECK_ORDER:
             # app's facts publish app_export and limits' checks limits_export, which the other roles read.
             if role not in roles and not (role == 'app' and set(roles) & {'supervisor', 'firewall', 'nginx', 'haproxy'}) \
                     and not (role == 'limits' and set(roles) & {'supervisor', 'nginx', 'haproxy'}):
