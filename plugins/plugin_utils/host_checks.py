@@ -89,3 +89,16 @@ def unit_state(host, unit):
     state = ((host or {}).get('units') or {}).get(unit) or {}
     enabled, active = bool(state.get('enabled')), bool(state.get('active'))
     return {'enabled': enabled, 'active': active, 'running': enabled and active, 'nofile': state.get('nofile')}
+
+
+def apt_batch(own, wanted=(), installed=None):
+    """The distro packages one role's apt call installs (webops.tornado.distro_packages), sorted: none when its own
+    packages are all on the host (``installed``: the ``packages`` fact, which that action keeps current); otherwise
+    its own and every other package the host's roles declared (``wanted``) that is still missing, so the first role
+    that has to call apt installs what the host needs in one transaction.
+    """
+    have = set(installed or {})
+    missing = set(own or ()) - have
+    if not missing:
+        return []
+    return sorted(missing | (set(wanted or ()) - have))

@@ -23,7 +23,7 @@ WT_IMAGES_SH="${BASH_SOURCE[0]}"
 # (roles/nginx/vars/Debian.yml), supervisord and nftables. molecule/default, bad_input, limits, the build
 # check, the demo and the bench boot the bare image, so the install path stays tested as users meet it.
 WT_WARM_SUITES=(bookworm)
-WT_WARM_PACKAGES="python3-venv python3-packaging git nginx ca-certificates supervisor nftables"
+WT_WARM_PACKAGES="python3-venv git nginx ca-certificates supervisor nftables"
 WT_ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # The uv the app role pins (app_uv_version), installed where it looks for it (__app_uv_dir).
 wt_uv_version() {

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.webops.tornado.plugins.plugin_utils import host_checks
 
@@ -239,3 +241,28 @@ def test_a_unit_runs_only_when_enabled_and_active(enabled, active, running):
     host = {'units': {'supervisor.service': {'enabled': enabled, 'active': active, 'nofile': 20000}}}
     state = host_checks.unit_state(host, 'supervisor.service')
     assert state == {'enabled': enabled, 'active': active, 'running': running, 'nofile': 20000}
+
+
+# --- apt_batch ----------------------------------------------------------------------------------
+
+PACKAGES = st.lists(st.sampled_from(['nginx', 'supervisor', 'nftables', 'python3-venv', 'git', 'certbot', 'haproxy',
+                                     'socat', 'openssl']), max_size=6, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(own=PACKAGES, wanted=PACKAGES, installed=PACKAGES)
+def test_apt_batch_calls_apt_only_for_a_missing_own_package_and_then_takes_every_missing_one(own, wanted, installed):
+    batch = host_checks.apt_batch(own, wanted, {name: [{'version': '1'}] for name in installed})
+    if set(own) <= set(installed):
+        assert batch == []
+    else:
+        # Every missing package of the role itself and of the host's other roles, nothing installed already, once.
+        assert set(batch) == (set(own) | set(wanted)) - set(installed)
+        assert batch == sorted(set(batch))
+
+
+def test_apt_batch_of_a_role_that_is_first_on_a_fresh_host():
+    wanted = ['nftables', 'python3-venv', 'supervisor', 'nginx']
+    assert host_checks.apt_batch(['nftables'], wanted, {}) == ['nftables', 'nginx', 'python3-venv', 'supervisor']
+    # A role whose package was removed by hand since (the read saw the others) installs its own.
+    assert host_checks.apt_batch(['nginx'], wanted, {'nftables': [], 'python3-venv': [], 'supervisor': []}) == ['nginx']
