@@ -22,6 +22,10 @@ def unit_state(host, unit):
     return host_checks.unit_state(host, unit)
 
 
+def nofile_ceiling(host, requested, conf_path):
+    return host_checks.nofile_ceiling(host, requested, conf_path)
+
+
 def input_errors(values, rules, prefix=''):
     return inputs.errors(rules, values, prefix=prefix)
 
@@ -35,4 +39,5 @@ class FilterModule(object):
             'port_conflicts': port_conflicts,
             'input_errors': input_errors,
             'unit_state': unit_state,
+            'nofile_ceiling': nofile_ceiling,
         }

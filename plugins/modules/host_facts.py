@@ -24,7 +24,10 @@ description:
     sees only its own users' processes; the owning user is always known).
 options:
   files:
-    description: Small files to read (at most 64 KiB each); a missing or unreadable file gives null.
+    description:
+      - Small files to read (at most 64 KiB each); a missing or unreadable file gives null.
+      - Besides these, the file of the limits role at its default path (C(/etc/security/limits.d/60-webops-tornado.conf))
+        is always read, so that role can skip its own read (RV(nofile) has the rest of what it needs).
     type: list
     elements: path
     default: []
@@ -158,6 +161,20 @@ supervisor_groups_running:
   type: list
   elements: str
   version_added: 0.5.0
+nofile:
+  description:
+    - What binds the open-file limits of the host's services, as M(webops.tornado.nofile_ceiling) reads it, so the
+      limits role can decide on the controller (the C(webops.tornado.nofile_ceiling) filter) without its own call.
+    - Null when it cannot be read.
+  returned: always
+  type: dict
+  version_added: 0.6.0
+  contains:
+    hard_limit: {description: The hard open-file limit of PID 1 (null for unlimited)., type: int}
+    can_raise_hard_limit: {description: Whether PID 1 has C(CAP_SYS_RESOURCE)., type: bool}
+    nr_open: {description: The kernel's C(fs.nr_open)., type: int}
+    file_max: {description: The kernel's C(fs.file-max)., type: int}
+    nr_open_writable: {description: Whether C(fs.nr_open) can be raised from here., type: bool}
 ansible_facts:
   description: Facts set on the host.
   returned: always
@@ -180,6 +197,7 @@ import struct
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webops.tornado.plugins.module_utils import supervisor_rpc
+from ansible_collections.webops.tornado.plugins.module_utils.nofile import read_host
 
 MAX_FILE = 65536
 NFT = '/usr/sbin/nft'
@@ -190,6 +208,8 @@ TCP_LISTEN = '0A'
 UNITS = ('supervisor.service', 'nginx.service', 'haproxy.service', 'webops-tornado-firewall.service')
 GLOBS = ('/etc/supervisor/conf.d/webops-tornado-*.conf', '/etc/nginx/webops-tornado.staging/sites-available/*.conf')
 READ_GLOBS = ('/etc/nginx/webops-tornado-maintenance/*.conf',)
+# The limits role's file at its default limits_conf_path (roles/limits/defaults/main.yml).
+READ_FILES = ('/etc/security/limits.d/60-webops-tornado.conf',)
 MAX_GLOBBED = 256
 
 
@@ -254,6 +274,13 @@ def listeners(proc='/proc'):
     return [{'address': address, 'port': port, 'uid': uid, 'user': user_name(uid),
              'processes': sorted(set(owners.get(inode, [])))}
             for address, port, uid, inode in sorted(found, key=lambda s: (s[1], s[0]))]
+
+
+def nofile():
+    try:
+        return read_host()
+    except (OSError, ValueError):
+        return None
 
 
 def read_small(path):
@@ -405,9 +432,10 @@ def main():
     if rc != 0:
         module.fail_json(msg='hostname -I failed: %s' % err.strip())
     net_admin = has_capability(CAP_NET_ADMIN)
-    listed = globbed(list(GLOBS) + module.params['globs'])
+    # The files read always are listed too: null content with the file listed means there but not readable.
+    listed = globbed(list(GLOBS) + list(READ_FILES) + module.params['globs'])
     read = globbed(list(READ_GLOBS) + module.params['read_globs'])
-    files = dict((path, read_small(path)) for path in module.params['files'])
+    files = dict((path, read_small(path)) for path in list(READ_FILES) + module.params['files'])
     files.update((path, read_small(path)) for paths in read.values() for path in paths)
     listed.update(read)
     module.exit_json(
@@ -425,6 +453,7 @@ def main():
         nft_tables=nft_tables(module, net_admin),
         os_family=os_family(),
         supervisor_groups_running=supervisor_groups_running(),
+        nofile=nofile(),
         ansible_facts=dict(packages=installed_packages()),
     )
 

@@ -9,6 +9,8 @@ Pure functions of the host's facts, so the unit tests drive them with made-up ho
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.webops.tornado.plugins.module_utils import nofile
+
 # Accounts created by webops.tornado.app carry this comment (GECOS), followed by the app's name.
 ACCOUNT_MARKER = 'webops.tornado app'
 NOLOGIN_SHELLS = ('/usr/sbin/nologin', '/sbin/nologin', '/bin/false')
@@ -102,3 +104,21 @@ def apt_batch(own, wanted=(), installed=None):
     if not missing:
         return []
     return sorted(missing | (set(wanted or ()) - have))
+
+
+def nofile_ceiling(host, requested, conf_path):
+    """webops.tornado.nofile_ceiling's answer for ``requested`` open files and the limits.conf ``conf_path``, from
+    what the host's one read (webops.tornado.host_facts) saw; None when the read lacks any of it (no read, an older
+    read without ``nofile``, a conf_path it did not read, or one it saw but could not read), and the role asks the
+    host itself."""
+    host = host or {}
+    found = host.get('nofile')
+    files = host.get('files') or {}
+    if not found or conf_path not in files:
+        return None
+    text = files[conf_path]
+    if text is None and conf_path in ((host.get('globbed') or {}).get(conf_path) or []):
+        return None
+    answer = nofile.report(int(requested), found)
+    answer['conf_domains'] = nofile.nofile_domains(text or '')
+    return answer

@@ -35,7 +35,7 @@ LISTENERS = [
 
 
 def test_filters_are_registered():
-    assert sorted(plugin.FilterModule().filters()) == ['account_problems', 'input_errors', 'port_conflicts', 'unit_state']
+    assert sorted(plugin.FilterModule().filters()) == ['account_problems', 'input_errors', 'nofile_ceiling', 'port_conflicts', 'unit_state']
 
 
 @pytest.mark.parametrize('name', sorted(ALL_FILTERS))

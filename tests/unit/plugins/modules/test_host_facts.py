@@ -50,7 +50,13 @@ PROC_NET_TCP6 = ''.join(line + '\n' for line in [
 ])
 
 
+def own(files):
+    """The files a test asked for: without those the module always reads."""
+    return dict((path, text) for path, text in files.items() if path not in mod.READ_FILES)
+
+
 # --- parse_proc_net_tcp --------------------------------------------------------------------------
+
 
 def test_ipv4_listeners_only_in_host_byte_order():
     assert mod.parse_proc_net_tcp(PROC_NET_TCP) == [
@@ -270,7 +276,10 @@ def test_module_result(monkeypatch, capsys, tmp_path):
     assert result['users']['root']['uid'] == 0 and result['users']['root']['home'] == '/root'
     assert set(result['users']['root']) == {'uid', 'gid', 'gecos', 'home', 'shell'}
     assert result['groups']['root'] == {'gid': 0, 'members': result['groups']['root']['members']}
-    assert result['files'] == {str(release): '{"id": "r1"}', str(tmp_path / 'nope'): None}
+    assert own(result['files']) == {str(release): '{"id": "r1"}', str(tmp_path / 'nope'): None}
+    # The limits role's file is always read, and what binds the open-file limits (this machine's /proc).
+    assert set(mod.READ_FILES) <= set(result['files'])
+    assert set(result['nofile']) == {'hard_limit', 'can_raise_hard_limit', 'nr_open', 'file_max', 'nr_open_writable'}
 
 
 def test_module_reads_units_and_tables(monkeypatch, capsys):
@@ -283,7 +292,7 @@ def test_module_reads_units_and_tables(monkeypatch, capsys):
 
 def test_module_without_files(monkeypatch, capsys):
     rc, result, _calls = run_module(monkeypatch, capsys, {})
-    assert rc == 0 and result['files'] == {}
+    assert rc == 0 and own(result['files']) == {}
 
 
 def test_module_check_mode_reads_too(monkeypatch, capsys):
@@ -396,9 +405,9 @@ def test_module_lists_globs_and_reads_read_globs(monkeypatch, capsys, tmp_path):
     assert rc == 0
     assert {listed: [str(tmp_path / 'groups' / 'webops-tornado-demo.conf')],
             read: [str(tmp_path / 'flags' / 'demo.conf')]}.items() <= result['globbed'].items()
-    assert sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS + (listed, read))
+    assert sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS + mod.READ_FILES + (listed, read))
     # Listed files are never read (a group file may hold an app's secrets); read_globs' files are.
-    assert result['files'] == {str(tmp_path / 'flags' / 'demo.conf'): 'geo $m { default 1; }\n'}
+    assert own(result['files']) == {str(tmp_path / 'flags' / 'demo.conf'): 'geo $m { default 1; }\n'}
 
 
 def test_globbed_lists_directories_for_a_final_slash(tmp_path):
@@ -412,4 +421,4 @@ def test_globbed_lists_directories_for_a_final_slash(tmp_path):
 
 def test_module_default_globs_are_the_roles_paths(monkeypatch, capsys):
     rc, result, _calls = run_module(monkeypatch, capsys, {})
-    assert rc == 0 and sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS)
+    assert rc == 0 and sorted(result['globbed']) == sorted(mod.GLOBS + mod.READ_GLOBS + mod.READ_FILES)

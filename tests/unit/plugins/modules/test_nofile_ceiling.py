@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.webops.tornado.plugins.modules import nofile_ceiling as mod
+from ansible_collections.webops.tornado.plugins.module_utils import nofile as mod
 
 LIMITS = """Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds

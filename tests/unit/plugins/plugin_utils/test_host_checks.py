@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.webops.tornado.plugins.module_utils import nofile
 from ansible_collections.webops.tornado.plugins.plugin_utils import host_checks
 
 HOME = '/srv/demo'
@@ -266,3 +267,36 @@ def test_apt_batch_of_a_role_that_is_first_on_a_fresh_host():
     assert host_checks.apt_batch(['nftables'], wanted, {}) == ['nftables', 'nginx', 'python3-venv', 'supervisor']
     # A role whose package was removed by hand since (the read saw the others) installs its own.
     assert host_checks.apt_batch(['nginx'], wanted, {'nftables': [], 'python3-venv': [], 'supervisor': []}) == ['nginx']
+
+
+# --- nofile_ceiling -------------------------------------------------------------------------------
+
+CONF = '/etc/security/limits.d/60-webops-tornado.conf'
+NOFILE = {'hard_limit': 16384, 'can_raise_hard_limit': False, 'nr_open': 1048576, 'file_max': 9223372036854775807,
+          'nr_open_writable': False}
+
+
+@settings(max_examples=200, deadline=None)
+@given(requested=st.integers(min_value=1, max_value=1073741816), hard=st.one_of(st.none(), st.integers(1024, 1 << 30)),
+       can_raise=st.booleans(), nr_open=st.integers(1024, 1073741816), writable=st.booleans())
+def test_nofile_ceiling_from_the_read_is_the_module_answer(requested, hard, can_raise, nr_open, writable):
+    found = dict(NOFILE, hard_limit=hard, can_raise_hard_limit=can_raise, nr_open=nr_open, nr_open_writable=writable)
+    answer = host_checks.nofile_ceiling({'nofile': found, 'files': {CONF: None}, 'globbed': {CONF: []}}, requested, CONF)
+    grantable, ceiling, reason = nofile.decide(requested, hard, can_raise, nr_open, writable)
+    assert (answer['grantable'], answer['ceiling'], answer['reason']) == (grantable, ceiling, reason)
+    assert answer['conf_domains'] == [] and answer['nr_open'] == nr_open and answer['file_max'] == NOFILE['file_max']
+
+
+def test_nofile_ceiling_reads_the_domains_of_the_file_the_read_holds():
+    text = '# managed\nroot soft nofile 16384\nroot hard nofile 16384\ndemo soft nofile 16384\n'
+    answer = host_checks.nofile_ceiling({'nofile': NOFILE, 'files': {CONF: text}}, 16384, CONF)
+    assert answer['grantable'] and answer['conf_domains'] == ['root', 'demo']
+
+
+@pytest.mark.parametrize('host', [
+    None, {}, {'files': {CONF: ''}},                                    # no read, or one without nofile
+    {'nofile': NOFILE, 'files': {}},                                    # another limits_conf_path: not read
+    {'nofile': NOFILE, 'files': {CONF: None}, 'globbed': {CONF: [CONF]}},  # there, but not readable
+])
+def test_nofile_ceiling_leaves_it_to_the_module_when_the_read_cannot_say(host):
+    assert host_checks.nofile_ceiling(host, 16384, CONF) is None
