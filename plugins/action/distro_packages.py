@@ -53,9 +53,15 @@ class ActionModule(ActionBase):
         result.update(changed=False, installed=batch)
         if not batch:
             return result
-        apt = self._execute_module(module_name='ansible.builtin.apt', task_vars=task_vars, module_args={
-            'name': batch, 'state': 'present', 'update_cache': bool(args.get('update_cache', True)),
-            'cache_valid_time': int(args.get('cache_valid_time', 86400))})
+        update = bool(args.get('update_cache', True))
+        module_args = {'name': batch, 'state': 'present', 'update_cache': update,
+                       'cache_valid_time': int(args.get('cache_valid_time', 86400))}
+        apt = self._execute_module(module_name='ansible.builtin.apt', task_vars=task_vars, module_args=module_args)
+        if update and apt.get('failed') and 'No package matching' in str(apt.get('msg', '')):
+            # apt's lists are gone but their directory is recent (an image that ran apt-get update, then removed the
+            # lists to be small): apt takes the cache for valid by its date. Update it now, once.
+            apt = self._execute_module(module_name='ansible.builtin.apt', task_vars=task_vars,
+                                       module_args=dict(module_args, cache_valid_time=0))
         result.update(apt)
         result['installed'] = batch
         # In check mode nothing was installed: the fact stays as read (a later role reports its own again).

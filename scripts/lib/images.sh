@@ -102,7 +102,8 @@ _wt_ensure_suite() {
   }
 }
 
-# _wt_build_warm_image SUITE: install the packages and uv in a container of the base image, commit it.
+# _wt_build_warm_image SUITE: install the packages and uv (as webops.tornado.tool_env does, with its note) in a
+# container of the base image, commit it.
 # apt's lists and caches are dropped: the roles skip apt for packages that are there.
 _wt_build_warm_image() {
   local suite="$1" key uv name
@@ -122,8 +123,9 @@ _wt_build_warm_image() {
       export DEBIAN_FRONTEND=noninteractive PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1
       apt-get update
       apt-get install -y $WT_WARM_PACKAGES
-      python3 -m venv /opt/webops-tornado/uv-$uv
-      /opt/webops-tornado/uv-$uv/bin/pip install -q uv==$uv
+      python3 -m venv --without-pip /opt/webops-tornado/uv-$uv
+      /opt/webops-tornado/uv-$uv/bin/python \$(ls /usr/share/python-wheels/pip-*.whl | tail -n 1)/pip install -q uv==$uv
+      echo $uv > /opt/webops-tornado/uv-$uv/webops-tornado-installed
       apt-get clean
       rm -rf /var/lib/apt/lists/*"
   docker commit -c 'CMD ["/lib/systemd/systemd"]' \

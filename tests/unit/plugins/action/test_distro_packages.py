@@ -82,3 +82,20 @@ def test_parse_query_keeps_installed_packages_only():
     out = 'a\t1\tamd64\tinstalled\nb\t2\tall\tconfig-files\nbroken line\n\nc\t3\tamd64\tinstalled\n'
     assert sorted(parse_query(out)) == ['a', 'c']
     assert parse_query(None) == {}
+
+
+def test_lists_removed_yet_recent_are_updated_once():
+    action, task_vars = make({'name': ['certbot']}, {'nginx': entry('nginx')},
+                             query_out='certbot\t2.1.0-4\tall\tinstalled\n')
+    action._execute_module.side_effect = [{'failed': True, 'msg': "No package matching 'certbot' is available"},
+                                          {'changed': True, 'cache_updated': True}]
+    result = action.run(task_vars=task_vars)
+    first, second = (call.kwargs['module_args'] for call in action._execute_module.call_args_list)
+    assert first['cache_valid_time'] == 86400 and second['cache_valid_time'] == 0 and second['update_cache'] is True
+    assert not result.get('failed') and result['ansible_facts']['packages']['certbot'][0]['version'] == '2.1.0-4'
+
+
+def test_another_failure_is_not_retried():
+    action, task_vars = make({'name': ['nginx']}, {}, apt_result={'failed': True, 'msg': 'E: dpkg was interrupted'})
+    result = action.run(task_vars=task_vars)
+    assert result['failed'] and action._execute_module.call_count == 1
