@@ -61,6 +61,9 @@ PROXY_OPTIONS = (
     ("proxy_log_buffer", "dynamic page, nginx, access log buffered (64k, flush 1s)", {"nginx_access_log_buffer": "64k"}),
     ("proxy_log_off", "dynamic page, nginx, access log off", {"nginx_access_log": "off"}),
     ("proxy_one_worker", "dynamic page, nginx, 1 worker process", {"nginx_worker_processes": 1}),
+    # The role's balancing is least_conn; this is nginx's own default.
+    ("proxy_round_robin", "dynamic page, nginx, round robin (nginx_upstream_balancing=round_robin)",
+     {"nginx_upstream_balancing": "round_robin"}),
     # Not nginx's: each Tornado process logging every request (off by default since it measured this).
     ("proxy_app_access_log", "dynamic page, nginx, Tornado's access log on (app_access_log=true)", {"app_access_log": True}),
 )
@@ -783,6 +786,13 @@ class Bench(object):
                 "of the same configuration). %s"
                 % (overhead, "; %.2fx when measured again just before the options" % again if again else "",
                    "; ".join(options) or "not measured", os.cpu_count(), self.fork_note()))
+        balancing = self.ratio(PROXY_OPTIONS[0][1], "dynamic page, nginx, round robin")
+        if balancing:
+            points.append(
+                "Balancing: least_conn (the role's default) served %.2fx the requests/s of round robin (nginx's own "
+                "default) over the same 4 backends: each Tornado process is one thread, so the one that holds "
+                "requests in flight (a slow handler, or a CPU taken by another process) gets no new ones until it "
+                "catches up, instead of a queue." % balancing)
         access_log = self.ratio(PROXY_OPTIONS[0][1], "dynamic page, nginx, Tornado's access log on")
         if access_log:
             points.append(

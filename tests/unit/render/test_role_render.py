@@ -395,7 +395,7 @@ def test_several_apps_behind_one_load_balancer_get_a_site_each(split):
     """app1 runs demo, app2 runs blog: lb1 serves both, each with its own upstream, names, TLS and maintenance."""
     apps = [{'app_name': 'blog', 'nginx_server_name': 'blog.example.com'},
             {'app_name': 'demo', 'nginx_server_name': 'shop.example.com', 'nginx_tls_self_signed': True,
-             'nginx_tls_self_signed_names': ['shop.example.com'], 'nginx_upstream_balancing': 'least_conn'}]
+             'nginx_tls_self_signed_names': ['shop.example.com'], 'nginx_upstream_balancing': 'round_robin'}]
     outcome = split.run({'tornado_apps': apps}, host_inputs={'app2': {'app_name': 'blog'}})
     assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
     config = formats.NginxConfig(nginx_tree(outcome, 'lb1'), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links['lb1'])
@@ -411,7 +411,8 @@ def test_several_apps_behind_one_load_balancer_get_a_site_each(split):
             upstreams.setdefault(ctx[-1][1], []).append(args[0])
     assert upstreams == {'blog': ['10.0.1.12:%d' % port for port in range(8000, 8004)],
                          'demo': ['10.0.1.11:%d' % port for port in range(8000, 8004)]}
-    assert [ctx[-1][1] for _f, ctx, _args in config.directives('least_conn')] == ['demo']
+    # Each app's own balancing: blog keeps the default (least_conn), demo asked for round robin (no directive).
+    assert [ctx[-1][1] for _f, ctx, _args in config.directives('least_conn')] == ['blog']
     # blog is listed first: the default server of port 80; demo's HTTPS is the only one on 443
     listens, names = {}, {}
     for path, _ctx, args in config.directives('listen'):
