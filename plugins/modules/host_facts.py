@@ -46,7 +46,8 @@ options:
         instead. Besides these, the files the collection's roles keep a set of are always listed (supervisord's group
         files C(/etc/supervisor/conf.d/webops-tornado-*.conf), the nginx role's staging sites
         C(/etc/nginx/webops-tornado.staging/sites-available/*.conf)), so each role can skip its own C(find) when this
-        read listed them.
+        read listed them, and the directory of the collection's HAProxy (C(/etc/haproxy/webops-tornado/)), so the
+        nginx role knows the HAProxy it takes the ports from is the collection's.
     type: list
     elements: str
     default: []
@@ -206,7 +207,10 @@ CAP_NET_ADMIN = 12
 TCP_LISTEN = '0A'
 # The services the collection's roles keep running (the default of the option `units`).
 UNITS = ('supervisor.service', 'nginx.service', 'haproxy.service', 'webops-tornado-firewall.service')
-GLOBS = ('/etc/supervisor/conf.d/webops-tornado-*.conf', '/etc/nginx/webops-tornado.staging/sites-available/*.conf')
+# The collection's own directory of webops.tornado.haproxy: the nginx role accepts that HAProxy on its ports and
+# stops it (a load balancer moving from HAProxy back to nginx).
+GLOBS = ('/etc/supervisor/conf.d/webops-tornado-*.conf', '/etc/nginx/webops-tornado.staging/sites-available/*.conf',
+         '/etc/haproxy/webops-tornado/')
 READ_GLOBS = ('/etc/nginx/webops-tornado-maintenance/*.conf',)
 # The limits role's file at its default limits_conf_path (roles/limits/defaults/main.yml).
 READ_FILES = ('/etc/security/limits.d/60-webops-tornado.conf',)
