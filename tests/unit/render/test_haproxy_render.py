@@ -27,6 +27,7 @@ from ansible_collections.webops.tornado.plugins.filter import vocabulary
 
 HAPROXY = os.environ.get('WT_HAPROXY', os.path.join(role_render.REPO, '.build', 'haproxy', 'haproxy'))
 CONFIG = '/etc/haproxy/haproxy.cfg'
+PAIR_CHECK = '/etc/haproxy/webops-tornado/pair-check.cfg'
 
 needs_haproxy = pytest.mark.skipif(not os.access(HAPROXY, os.X_OK),
                                    reason='%s is missing: run ./scripts/test --only setup' % HAPROXY)
@@ -103,7 +104,7 @@ def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_
     outcome = one_host.run({'tornado_load_balancer': 'haproxy'})
     assert outcome.refusal is None and outcome.error is None, outcome.refusal or outcome.error
     files = rendered(outcome, 'web1')
-    assert sorted(files) == [CONFIG, '/etc/systemd/system/haproxy.service.d/webops-tornado.conf']
+    assert sorted(files) == [CONFIG, PAIR_CHECK, '/etc/systemd/system/haproxy.service.d/webops-tornado.conf']
     # nginx does not run where HAProxy was chosen
     assert not [r for _h, role, r in outcome.files if role == 'nginx']
     text = files[CONFIG]
@@ -122,6 +123,36 @@ def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_
     # the password is named, never written; nothing on the stats port answers without it
     assert directives(text, 'listen stats') == ['bind 127.0.0.1:8404', 'stats enable', 'stats uri /', 'stats refresh 5s',
                                                 'stats show-legends', 'stats auth "${WEBOPS_TORNADO_STATS_AUTH}"']
+
+
+def _self_signed(tmp_path, name, newkey):
+    key, crt = tmp_path / (name + '.key'), tmp_path / (name + '.crt')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey'] + newkey + ['-nodes', '-days', '1', '-subj', '/CN=shop.example',
+                    '-keyout', str(key), '-out', str(crt)], check=True, capture_output=True)
+    return crt.read_text() + key.read_text()
+
+
+@needs_haproxy
+def test_the_pair_check_config_lets_haproxy_refuse_a_pair_it_cannot_load(one_host, tmp_path):
+    # tasks/tls.yml writes a site's PEM file only once `haproxy -c` with this config loaded it: a pair every input
+    # check accepts but HAProxy's OpenSSL refuses (an RSA key of 1024 bits) never replaces the one in force.
+    outcome = one_host.run({'tornado_load_balancer': 'haproxy'})
+    config = tmp_path / 'pair-check.cfg'
+    config.write_text(rendered(outcome, 'web1')[PAIR_CHECK])
+    pairs = {'ec': _self_signed(tmp_path, 'ec', ['ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']),
+             'rsa2048': _self_signed(tmp_path, 'rsa2048', ['rsa:2048']),
+             'rsa1024': _self_signed(tmp_path, 'rsa1024', ['rsa:1024'])}
+    pairs['cut'] = pairs['ec'][:200]
+    pairs['key_only'] = pairs['ec'].split('-----END CERTIFICATE-----\n')[1]
+    loaded = {}
+    for name, text in pairs.items():
+        pem = tmp_path / (name + '.pem')
+        pem.write_text(text)
+        check = subprocess.run([HAPROXY, '-c', '-f', str(config)], capture_output=True, text=True, check=False,
+                               env=dict(os.environ, WEBOPS_TORNADO_PEM=str(pem)))
+        loaded[name] = check.returncode == 0
+        assert loaded[name] or 'unable to load' in check.stderr, check.stderr
+    assert loaded == {'ec': True, 'rsa2048': True, 'rsa1024': False, 'cut': False, 'key_only': False}
 
 
 @needs_haproxy
