@@ -56,6 +56,11 @@ def check_once(status, programs, cmdline_of, final=False):
         if state == 'RUNNING' and pid:
             actual = cmdline_of(pid)
             wanted = list(program.get('expect_argv') or []) or expected_argv(program['command'])
+            # No command line at all: the process is between two programs (inside execve) or has just exited
+            # and is not reaped yet; the next look tells.
+            if actual is not None and not any(actual) and not final:
+                done = False
+                continue
             if actual is not None and actual != wanted:
                 if program.get('expect_argv') and actual == expected_argv(program['command']) and not final:
                     done = False

@@ -127,8 +127,9 @@ def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_
 
 def _self_signed(tmp_path, name, newkey):
     key, crt = tmp_path / (name + '.key'), tmp_path / (name + '.crt')
-    subprocess.run(['openssl', 'req', '-x509', '-newkey'] + newkey + ['-nodes', '-days', '1', '-subj', '/CN=shop.example',
-                    '-keyout', str(key), '-out', str(crt)], check=True, capture_output=True)
+    argv = (['openssl', 'req', '-x509', '-newkey'] + newkey
+            + ['-nodes', '-days', '1', '-subj', '/CN=shop.example', '-keyout', str(key), '-out', str(crt)])
+    subprocess.run(argv, check=True, capture_output=True)
     return crt.read_text() + key.read_text()
 
 

@@ -287,3 +287,27 @@ def test_wait_running_another_command_than_launcher_or_app_fails_at_once():
     ok, problems, _status = ss.wait_running(COMMAND, Script({'cmd-8000': running(7)}), lambda pid: ['old'], 30,
                                             interval=0.5, clock=clock, sleep=clock.sleep)
     assert not ok and problems[0].startswith("cmd-8000 runs 'old'") and clock.sleeps == []
+
+
+@pytest.mark.parametrize('empty', [[''], []])
+def test_check_once_waits_while_a_process_has_no_command_line(empty):
+    # Inside execve (a launcher becoming the app), or exited and not reaped yet: /proc/PID/cmdline is empty.
+    status = {'demo-8000': running(4242), 'demo-8001': running(4243)}
+    cmdlines = {4242: CMDLINES[4242], 4243: empty}.get
+    assert ss.check_once(status, PROGRAMS, cmdlines) == (False, [])
+    done, problems = ss.check_once(status, PROGRAMS, cmdlines, final=True)
+    assert not done and problems == ["demo-8001 runs '', not the configured %r" % ' '.join(CMDLINES[4243])]
+
+
+def test_wait_running_looks_again_at_a_process_without_a_command_line():
+    clock = FakeClock()
+    status = {'demo-8000': running(4242), 'demo-8001': running(4243)}
+    seen = []
+
+    def cmdlines(pid):
+        # The first look at 4243 finds it between two programs, the next one running its command.
+        seen.append(pid)
+        return [''] if seen.count(4243) == 1 and pid == 4243 else CMDLINES[pid]
+
+    assert wait(Script(status), clock, cmdlines=cmdlines) == (True, [], status)
+    assert clock.sleeps == [0.5]
