@@ -60,7 +60,9 @@ PROXY_OPTIONS = (
     ("proxy_base", "dynamic page, nginx -> 4 backends (ports), again", {}),
     ("proxy_log_buffer", "dynamic page, nginx, access log buffered (64k, flush 1s)", {"nginx_access_log_buffer": "64k"}),
     ("proxy_log_off", "dynamic page, nginx, access log off", {"nginx_access_log": "off"}),
-    ("proxy_one_worker", "dynamic page, nginx, 1 worker process", {"nginx_worker_processes": 1}),
+    # The role's default on a host that runs the app too is the guide's one worker; this is one per CPU.
+    ("proxy_auto_workers", "dynamic page, nginx, one worker per CPU (nginx_worker_processes=auto)",
+     {"nginx_worker_processes": "auto"}),
     # The role's balancing is least_conn; this is nginx's own default.
     ("proxy_round_robin", "dynamic page, nginx, round robin (nginx_upstream_balancing=round_robin)",
      {"nginx_upstream_balancing": "round_robin"}),

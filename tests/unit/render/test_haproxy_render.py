@@ -110,6 +110,8 @@ def test_one_host_behind_haproxy_has_a_server_per_process_checked_on_the_health_
     text = files[CONFIG]
     check = haproxy_check(text, tmp_path)
     assert check.returncode == 0, check.stdout + check.stderr
+    # the Tornado processes take this host's CPUs: HAProxy one thread
+    assert [line for line in directives(text, 'global') if line.startswith('nbthread')] == ['nbthread 1']
     backend = directives(text, 'backend app-demo')
     assert ['server web1_%d 127.0.0.1:%d' % (port, port) for port in range(8000, 8004)] == [
         line for line in backend if line.startswith('server ')]
@@ -166,6 +168,8 @@ def test_several_apps_behind_haproxy_are_routed_by_host_with_tls_and_a_redirect(
     text = rendered(outcome, 'lb1')[CONFIG]
     check = haproxy_check(text, tmp_path, tls_names=['demo'])
     assert check.returncode == 0, check.stdout + check.stderr
+    # a load balancer of its own: HAProxy's default of one thread per CPU
+    assert not [line for line in directives(text, 'global') if line.startswith('nbthread')]
     assert [line for line in directives(text, 'backend app-blog') if line.startswith('server ')] == [
         'server app2_%d 10.0.1.12:%d' % (port, port) for port in range(8000, 8004)]
     assert [line for line in directives(text, 'backend app-demo') if line.startswith('server ')] == [

@@ -224,6 +224,14 @@ def test_behind_a_load_balancer_the_firewall_lets_it_in(split):
     assert data['address'] == '10.0.1.11'
 
 
+def test_nginx_runs_one_worker_beside_the_app_and_one_per_cpu_on_a_load_balancer(one_host, split):
+    for site, host, expected in ((one_host, 'web1', [['1']]), (split, 'lb1', [['auto']])):
+        outcome = site.run()
+        assert outcome.refusal is None, outcome.refusal
+        config = formats.NginxConfig(nginx_tree(outcome, host), '/etc/nginx/webops-tornado.staging/nginx.conf', outcome.links[host])
+        assert [args for _f, _c, args in config.directives('worker_processes')] == expected, host
+
+
 def test_tls_on_trixie_uses_the_http2_directive_and_redirects(sites):
     site = sites('one_host', 'trixie')
     outcome = site.run({'nginx_tls_self_signed': True, 'nginx_tls_hsts': True})
