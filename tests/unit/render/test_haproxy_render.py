@@ -253,13 +253,14 @@ def sections(text):
 def test_a_generated_value_is_refused_or_keeps_the_config_what_it_means(one_host, tmp_path, data):
     import hostile
     name = data.draw(st.sampled_from(['haproxy_server_name', 'haproxy_gzip_types', 'haproxy_stats_address',
-                                      'haproxy_stats_user', 'haproxy_stats_password', 'haproxy_tls_self_signed_names']))
+                                      'haproxy_stats_user', 'haproxy_stats_password', 'haproxy_tls_self_signed_names',
+                                      'haproxy_nbthread']))
     rule = {'haproxy_server_name': 'server_names', 'haproxy_gzip_types': 'mime_types', 'haproxy_stats_address': 'address',
             'haproxy_stats_user': 'identifier', 'haproxy_stats_password': 'secret',
-            'haproxy_tls_self_signed_names': 'hostnames'}[name]
+            'haproxy_tls_self_signed_names': 'hostnames', 'haproxy_nbthread': 'int'}[name]
     default = {'haproxy_server_name': 'shop.example.com', 'haproxy_gzip_types': ['text/css'], 'haproxy_stats_address': '127.0.0.1',
                'haproxy_stats_user': 'admin', 'haproxy_stats_password': 'Aa1!Aa1!Aa1!Aa1!',
-               'haproxy_tls_self_signed_names': ['shop.example.com']}[name]
+               'haproxy_tls_self_signed_names': ['shop.example.com'], 'haproxy_nbthread': 1}[name]
     value = data.draw(hostile.values(rule, default))
     inputs = {'tornado_load_balancer': 'haproxy', name: value}
     if name == 'haproxy_tls_self_signed_names':
@@ -279,6 +280,9 @@ def test_a_generated_value_is_refused_or_keeps_the_config_what_it_means(one_host
     public = directives(text, 'frontend public')
     assert set(line.split()[0] for line in public) <= PUBLIC_WORDS, repr(value)
     assert len(directives(text, 'listen stats')) == 6, repr(value)
+    # one nbthread line of a number, or none for "auto" (HAProxy's own default)
+    assert [line for line in directives(text, 'global') if line.startswith('nbthread')] == (
+        [] if name == 'haproxy_nbthread' and value == 'auto' else ['nbthread %d' % (int(value) if name == 'haproxy_nbthread' else 1)]), repr(value)
     if name == 'haproxy_server_name':
         names = [n for n in str(value).lower().split(' ') if n and n != '_']
         acl = [line.split('-m ', 1)[1].split(' ', 1)[1].split() for line in public if line.startswith('acl ')]
