@@ -8,23 +8,24 @@ machine, and what two apps of one machine must not share."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.webops.tornado.plugins.plugin_utils.machine import machine
+from ansible_collections.webops.tornado.plugins.plugin_utils.machine import machine, machines
 
 # What two apps of one machine must each have of their own: app_export's key, the variable that sets it.
 _OWN = (('name', 'app_name'), ('user', 'app_user'), ('group', 'app_group'), ('home', 'app_home'),
         ('config_dir', 'app_config_dir'), ('log_dir', 'app_log_dir'))
 
 
-def same_machine(hosts, hostvars, host):
-    """The names among ``hosts`` that reach the machine ``host`` reaches (``host`` too, when listed), in order."""
-    key = machine(host, hostvars)
-    return [name for name in hosts if machine(name, hostvars) == key]
+def same_machine(hosts, hostvars, host, machines=None):
+    """The names among ``hosts`` that reach the machine ``host`` reaches (``host`` too, when listed), in order.
+    ``machines``: webops.tornado.machines' map, which answers for the names it holds without hostvars."""
+    key = machine(host, hostvars, machines)
+    return [name for name in hosts if machine(name, hostvars, machines) == key]
 
 
-def machine_exports(hosts, hostvars, host):
+def machine_exports(hosts, hostvars, host, machines=None):
     """The app_export of every name among ``hosts`` on ``host``'s machine that published one, in order."""
     found = []
-    for name in same_machine(hosts, hostvars, host):
+    for name in same_machine(hosts, hostvars, host, machines):
         facts = hostvars[name]
         if 'app_export' in facts:
             found.append(facts['app_export'])
@@ -39,19 +40,22 @@ def _value(facts, name):
     return facts[name] if name in facts else None
 
 
-def machine_problems(hosts, hostvars, host, shared=None):
+def machine_problems(hosts, hostvars, host, shared=None, machines=None):
     """Why ``host``'s app cannot run beside the other apps of its machine, as sentences naming the variables;
     [] when it can. Each app of one machine has its own name, user, group, home, config and log directories and
     ports (app_export); the machine's own settings (``shared``: variable names such as limits_nofile) are the same
     for each of its names, as one file or one supervisord holds them."""
-    if 'app_export' not in hostvars[host]:
+    own = hostvars[host]  # once: each hostvars[name] computes that host's whole variable set
+    if 'app_export' not in own:
         return []
-    mine = hostvars[host]['app_export']
-    key = machine(host, hostvars)
+    mine = own['app_export']
+    key = machine(host, hostvars, machines)
     found = []
-    for other in same_machine(hosts, hostvars, host):
+    for other in same_machine(hosts, hostvars, host, machines):
+        if other == host:
+            continue
         facts = hostvars[other]
-        if other == host or 'app_export' not in facts:
+        if 'app_export' not in facts:
             continue
         theirs = facts['app_export']
         clash = ['%s %s' % (variable, mine.get(field)) for field, variable in _OWN
@@ -62,7 +66,7 @@ def machine_problems(hosts, hostvars, host, shared=None):
         if clash:
             found.append('%s and %s are one machine (%s): their apps %s and %s must not share %s.'
                          % (host, other, key, mine.get('name'), theirs.get('name'), '; '.join(clash)))
-        differ = [name for name in shared or [] if _value(hostvars[host], name) != _value(facts, name)]
+        differ = [name for name in shared or [] if _value(own, name) != _value(facts, name)]
         if differ:
             found.append('%s and %s are one machine (%s), so they must give it the same %s (set them for the machine, '
                          'e.g. on a group of both, not on one name).' % (host, other, key, ', '.join(differ)))
@@ -73,5 +77,5 @@ class FilterModule(object):
     """webops.tornado filters of several apps on one machine."""
 
     def filters(self):
-        return {'machine': machine, 'same_machine': same_machine, 'machine_exports': machine_exports,
+        return {'machine': machine, 'machines': machines, 'same_machine': same_machine, 'machine_exports': machine_exports,
                 'machine_problems': machine_problems}

@@ -121,10 +121,10 @@ _WILDCARDS = ('0.0.0.0', '::', '*', '')
 _LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
 
 
-def app_exports(hosts, hostvars):
+def app_exports(hosts, hostvars, machines=None):
     """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host, machine}],
     ansible_host being the host's inventory name when it has none, machine the machine it reaches
-    (webops.tornado.machine). An export whose state is absent (an app
+    (webops.tornado.machine; ``machines``, webops.tornado.machines' map, answers for the names it holds). An export whose state is absent (an app
     being retired from its host, app_state) is left out: the load balancers no longer send it anything."""
     found = []
     for host in hosts:
@@ -133,7 +133,7 @@ def app_exports(hosts, hostvars):
             continue
         found.append({'host': host, 'export': facts['app_export'],
                       'ansible_host': facts['ansible_host'] if 'ansible_host' in facts else host,
-                      'machine': machine(host, hostvars)})
+                      'machine': machine(host, hostvars, machines)})
     return found
 
 

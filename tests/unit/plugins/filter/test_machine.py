@@ -35,7 +35,7 @@ HOSTS = list(HOSTVARS)
 
 
 def test_filters_load_by_fqcn():
-    for name in ('machine', 'same_machine', 'machine_exports', 'machine_problems'):
+    for name in ('machine', 'machines', 'same_machine', 'machine_exports', 'machine_problems'):
         plugin = filter_loader.get('webops.tornado.' + name)
         assert plugin is not None and plugin.j2_function is getattr(machine, name)
 
@@ -44,6 +44,48 @@ def test_filters_load_by_fqcn():
                                        ('vagrant1', '127.0.0.1:2222'), ('vagrant2', '127.0.0.1:2200')])
 def test_machine_is_ansible_host_and_port(host, key):
     assert machine.machine(host, HOSTVARS) == key
+
+
+class CountingHostvars(dict):
+    """hostvars that counts the names asked: each one is a whole variable set computed in a real run."""
+
+    def __init__(self, *args, **kwargs):
+        super(CountingHostvars, self).__init__(*args, **kwargs)
+        self.asked = []
+
+    def __getitem__(self, name):
+        self.asked.append(name)
+        return super(CountingHostvars, self).__getitem__(name)
+
+
+def test_machines_maps_each_name_to_its_machine():
+    assert machine.machines(HOSTS, HOSTVARS) == dict((host, machine.machine(host, HOSTVARS)) for host in HOSTS)
+    assert machine.machines([], HOSTVARS) == {}
+
+
+@pytest.mark.parametrize('mapped', [HOSTS, HOSTS[:3], []])
+def test_the_map_gives_the_answers_hostvars_gives(mapped):
+    # Names the map lacks are asked through hostvars: a partial map answers the same.
+    machines = machine.machines(mapped, HOSTVARS)
+    for host in HOSTS:
+        assert machine.machine(host, HOSTVARS, machines) == machine.machine(host, HOSTVARS)
+        assert machine.same_machine(HOSTS, HOSTVARS, host, machines) == machine.same_machine(HOSTS, HOSTVARS, host)
+        assert machine.machine_exports(HOSTS, HOSTVARS, host, machines) == machine.machine_exports(HOSTS, HOSTVARS, host)
+        assert (machine.machine_problems(HOSTS, HOSTVARS, host, ['limits_nofile'], machines)
+                == machine.machine_problems(HOSTS, HOSTVARS, host, ['limits_nofile']))
+
+
+def test_with_the_map_only_the_apps_of_the_machine_are_asked():
+    machines = machine.machines(HOSTS, HOSTVARS)
+    hostvars = CountingHostvars(HOSTVARS)
+    assert machine.same_machine(HOSTS, hostvars, 'web1', machines) == ['web1', 'web1-blog']
+    assert hostvars.asked == []
+    machine.machine_problems(HOSTS, hostvars, 'web1', ['limits_nofile'], machines)
+    assert sorted(hostvars.asked) == ['web1', 'web1-blog']
+    # Without it, every name is asked (twice for the host itself: its machine, then as one of the names).
+    hostvars.asked = []
+    machine.same_machine(HOSTS, hostvars, 'web1')
+    assert len(hostvars.asked) == len(HOSTS) + 1
 
 
 def test_same_machine_in_order_itself_included():

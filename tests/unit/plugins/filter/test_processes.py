@@ -93,6 +93,9 @@ def test_app_exports_reads_each_host_and_defaults_ansible_host_to_its_name():
         {'host': 'app1', 'export': hostvars['app1']['app_export'], 'ansible_host': '10.0.1.11', 'machine': '10.0.1.11:2222'},
         {'host': 'app2', 'export': hostvars['app2']['app_export'], 'ansible_host': 'app2', 'machine': 'app2'},
     ]
+    # webops.tornado.machines' map gives the same machines (each host is then asked once, for its export).
+    machines = {'app1': '10.0.1.11:2222', 'app2': 'app2'}
+    assert vocabulary.app_exports(['app1', 'app2'], hostvars, machines) == vocabulary.app_exports(['app1', 'app2'], hostvars)
 
 
 def test_app_exports_leaves_out_an_app_being_retired():
