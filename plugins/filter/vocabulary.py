@@ -124,8 +124,9 @@ _LOOPBACK = re.compile(r'^(127\.|::1$|localhost$)')
 def app_exports(hosts, hostvars, machines=None):
     """The app_export of each of ``hosts`` as upstream_servers reads it: [{host, export, ansible_host, machine}],
     ansible_host being the host's inventory name when it has none, machine the machine it reaches
-    (webops.tornado.machine; ``machines``, webops.tornado.machines' map, answers for the names it holds). An export whose state is absent (an app
-    being retired from its host, app_state) is left out: the load balancers no longer send it anything."""
+    (webops.tornado.machine, answered by ``machines``, webops.tornado.machines' map, for the names it holds).
+    An export whose state is absent (an app being retired from its host, app_state) is left out: the load
+    balancers no longer send it anything."""
     found = []
     for host in hosts:
         facts = hostvars[host]

@@ -12,8 +12,7 @@ def machine(host, hostvars, machines=None):
     """The machine the inventory name ``host`` reaches: its ``ansible_host`` (the name itself without one),
     with ``:ansible_port`` when that is set (two machines behind one address answer on different ports).
 
-    ``machines`` ({name: machine}, from webops.tornado.machines once per run) answers for the names it holds:
-    each ``hostvars[name]`` makes ansible-core compute that host's whole variable set."""
+    ``machines`` ({name: machine}, webops.tornado.machines) answers for the names it holds without hostvars."""
     if machines and host in machines:
         return machines[host]
     facts = hostvars[host]
