@@ -18,6 +18,10 @@ description:
     has already exited 0; the old workers still hold every old port.
   - This module reloads HAProxy (starts it when its master is not running) and waits until a new worker (a new
     child of the master) runs. Otherwise it fails with HAProxy's own lines from the unit's journal.
+  - Before a start, the unit's failed state is reset (C(systemctl reset-failed)): after a restart that failed,
+    Debian's unit (C(Restart=always)) starts HAProxy again a few times within a second and then hits systemd's start
+    limit, which refuses any C(systemctl start) for ten seconds; the start here is the one meant to bring the previous
+    configuration back.
   - When it fails and O(backup) is given (the file the new configuration replaced), that file is put back over
     O(config), so the file on disk is the configuration that runs, and the next run writes and reloads the new
     one again. On success O(backup) is removed.
@@ -130,6 +134,9 @@ def main():
                 else 'the files on disk are not the ones in force', ' / '.join(problems)),
             problems=problems, action=action, restored=restored)
 
+    if action == 'start':
+        # A unit that is not failed resets to what it is; its own rc says nothing the start below does not.
+        module.run_command(['systemctl', 'reset-failed', service])
     rc, out, err = module.run_command(['systemctl', action, service])
     if rc != 0:
         give_up(['systemctl %s %s: %s' % (action, service, (out + err).strip())]

@@ -49,7 +49,8 @@ options:
         worker cannot raise its open-file limit above its master's without C(CAP_SYS_RESOURCE) (as in a container),
         so a new C(worker_rlimit_nofile) above the running master's limit takes effect only through a new master.
       - A master that is not running is started either way, after C(systemctl daemon-reload), so that a unit drop-in
-        written before it takes effect.
+        written before it takes effect, and C(systemctl reset-failed), so that systemd's start limit (a unit that
+        failed to start a few times within ten seconds) does not refuse the start.
     type: bool
     default: false
     version_added: 0.5.0
@@ -147,6 +148,9 @@ def main():
         rc, out, err = module.run_command(['systemctl', 'daemon-reload'])
         if rc != 0:
             module.fail_json(msg='systemctl daemon-reload failed: %s' % (out + err).strip(), problems=[(out + err).strip()])
+    if action == 'start':
+        # A unit that is not failed resets to what it is; its own rc says nothing the start below does not.
+        module.run_command(['systemctl', 'reset-failed', params['service']])
     rc, out, err = module.run_command(['systemctl', action, params['service']])
     if rc != 0:
         module.fail_json(msg='systemctl %s %s failed: %s' % (action, params['service'], (out + err).strip()),

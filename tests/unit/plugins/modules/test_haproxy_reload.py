@@ -22,8 +22,10 @@ REFUSED = ('[ALERT]    (270) : Binding [/etc/haproxy/haproxy.cfg:38] for fronten
 class FakeHaproxy(object):
     """systemctl and journalctl as the module calls them; the master's workers after the reload."""
 
-    def __init__(self, master=270, takes_it=True):
+    def __init__(self, master=270, takes_it=True, start_limited=False):
         self.master, self.takes_it = master, takes_it
+        # Debian's unit restarted HAProxy until systemd's start limit: a start is refused until reset-failed.
+        self.start_limited = start_limited
         self.workers = {270: [299]} if master else {}
         self.journal = ''
         self.calls = []
@@ -40,6 +42,12 @@ class FakeHaproxy(object):
             else:
                 self.journal = REFUSED
             return 0, '', ''
+        if argv[:2] == ['systemctl', 'reset-failed']:
+            self.start_limited = False
+            return 0, '', ''
+        if argv[:2] == ['systemctl', 'start'] and self.start_limited:
+            self.journal = 'haproxy.service: Start request repeated too quickly.\n'
+            return 1, '', 'Job for haproxy.service failed.\n'
         if argv[:2] == ['systemctl', 'start']:
             self.master, self.workers = 500, {500: [501]}
             return 0, '', ''
@@ -101,3 +109,19 @@ def test_a_stopped_haproxy_is_started(monkeypatch, capsys, files):
     assert rc == 0, result.get('msg')
     assert result['action'] == 'start'
     assert ['systemctl', 'start'] in fake.calls and not backup.exists()
+
+
+def test_a_stopped_haproxy_past_the_start_limit_is_started(monkeypatch, capsys, files):
+    config, backup = files
+    fake = FakeHaproxy(master=0, start_limited=True)
+    rc, result = run(monkeypatch, capsys, fake, config=config, backup=backup)
+    assert rc == 0, result.get('msg')
+    assert result['action'] == 'start'
+    assert fake.calls.index(['systemctl', 'reset-failed']) < fake.calls.index(['systemctl', 'start'])
+
+
+def test_a_running_haproxy_is_reloaded_without_reset(monkeypatch, capsys, files):
+    config, backup = files
+    fake = FakeHaproxy()
+    rc, dummy = run(monkeypatch, capsys, fake, config=config, backup=backup)
+    assert rc == 0 and ['systemctl', 'reset-failed'] not in fake.calls

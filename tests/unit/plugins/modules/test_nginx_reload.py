@@ -153,6 +153,7 @@ class FakeSystemd(object):
         self.error_log = tmp_path / 'error.log'
         self.calls = []
         self.next_pid = 3000
+        self.start_limited = False  # systemd refuses a start until reset-failed (or ten seconds)
 
     def run_nginx(self, workers=2):
         self.proc.spawn(1000, 1)
@@ -170,7 +171,12 @@ class FakeSystemd(object):
         self.calls.append(list(argv))
         if argv == ['systemctl', 'daemon-reload']:
             return 0, '', ''
-        assert argv[0] == 'systemctl' and argv[1] in ('reload', 'start', 'restart') and len(argv) == 3
+        assert argv[0] == 'systemctl' and argv[1] in ('reload', 'start', 'restart', 'reset-failed') and len(argv) == 3
+        if argv[1] == 'reset-failed':
+            self.start_limited = False
+            return 0, '', ''
+        if argv[1] == 'start' and self.start_limited:
+            return 1, '', 'Job for nginx.service failed.\n'
         if self.outcome == 'systemctl fails':
             return 1, '', 'Job for nginx.service failed because the control process exited with error code.\n'
         if self.outcome == 'emerg':
@@ -234,7 +240,16 @@ def test_start_when_the_master_is_not_running(monkeypatch, capsys, systemd):
     rc, result, _clock = run(monkeypatch, capsys, systemd, service='nginx')
     assert rc == 0, result.get('msg')
     assert result['action'] == 'start'
-    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'start', 'nginx']]
+    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'reset-failed', 'nginx'],
+                             ['systemctl', 'start', 'nginx']]
+
+
+def test_start_after_the_start_limit_was_hit(monkeypatch, capsys, systemd):
+    # A unit that failed to start a few times within ten seconds: systemd refuses a start until reset-failed.
+    systemd.start_limited = True
+    rc, result, _clock = run(monkeypatch, capsys, systemd)
+    assert rc == 0, result.get('msg')
+    assert result['action'] == 'start' and not systemd.start_limited
 
 
 def test_restart_makes_a_new_master_after_daemon_reload(monkeypatch, capsys, systemd):
@@ -250,7 +265,8 @@ def test_restart_of_a_master_not_running_starts_it(monkeypatch, capsys, systemd)
     rc, result, _clock = run(monkeypatch, capsys, systemd, restart=True)
     assert rc == 0, result.get('msg')
     assert result['action'] == 'start'
-    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'start', 'nginx']]
+    assert systemd.calls == [['systemctl', 'daemon-reload'], ['systemctl', 'reset-failed', 'nginx'],
+                             ['systemctl', 'start', 'nginx']]
 
 
 def test_emerg_since_the_reload_fails_with_nginx_lines(monkeypatch, capsys, systemd):
