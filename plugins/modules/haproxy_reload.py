@@ -18,7 +18,7 @@ description:
     has already exited 0; the old workers still hold every old port.
   - This module reloads HAProxy (starts it when its master is not running) and waits until a new worker (a new
     child of the master) runs. Otherwise it fails with HAProxy's own lines from the unit's journal.
-  - Before a start, the unit's failed state is reset (C(systemctl reset-failed)): after a restart that failed,
+  - Before a start, the unit's failed state is reset (C(systemctl reset-failed)). After a restart that failed,
     Debian's unit (C(Restart=always)) starts HAProxy again a few times within a second and then hits systemd's start
     limit, which refuses any C(systemctl start) for ten seconds; the start here is the one meant to bring the previous
     configuration back.
