@@ -9,15 +9,16 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: haproxy_reload
-short_description: Reload HAProxy and check a new worker took the new configuration, or put the previous file back
+short_description: Reload or restart HAProxy and check a new worker took the configuration, or put the previous file back
 version_added: 0.5.0
 description:
   - C(haproxy -c) accepts a configuration whose port another process holds, or whose open-file limit the master
     cannot raise. On a reload (SIGUSR2 to the master, as Debian's unit sends it), the master then logs
     C([ALERT]) and C(Loading failure!), keeps its old workers with the old configuration, and C(systemctl reload)
     has already exited 0; the old workers still hold every old port.
-  - This module reloads HAProxy (starts it when its master is not running) and waits until a new worker (a new
-    child of the master) runs. Otherwise it fails with HAProxy's own lines from the unit's journal.
+  - This module reloads HAProxy (restarts it with O(restart), starts it when its master is not running) and waits
+    until a new worker (a new child of the master) runs. Otherwise it fails with HAProxy's own lines from the unit's
+    journal.
   - Before a start, the unit's failed state is reset (C(systemctl reset-failed)). After a restart that failed,
     Debian's unit (C(Restart=always)) starts HAProxy again a few times within a second and then hits systemd's start
     limit, which refuses any C(systemctl start) for ten seconds; the start here is the one meant to bring the previous
@@ -41,6 +42,15 @@ options:
     description: Seconds a new worker has to appear (HAProxy retries a busy port for about two seconds).
     type: float
     default: 10
+  restart:
+    description:
+      - Restart a running HAProxy instead of reloading it, after C(systemctl daemon-reload), with the same check. A
+        reload keeps the environment the master started with (the stats password of webops.tornado.haproxy) and its
+        open-file limit; a unit drop-in or environment file put back takes effect only through a new master.
+      - A master that is not running is started either way; with O(restart), after C(systemctl daemon-reload) too.
+    type: bool
+    default: false
+    version_added: 0.6.0
 author:
   - webops.tornado contributors (@webops)
 attributes:
@@ -70,7 +80,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 action:
-  description: C(reload), or C(start) when the master was not running.
+  description: C(reload) (C(restart) with O(restart)), or C(start) when the master was not running.
   returned: always
   type: str
 restored:
@@ -107,13 +117,14 @@ def main():
             config=dict(type='path', default='/etc/haproxy/haproxy.cfg'),
             backup=dict(type='path'),
             timeout=dict(type='float', default=10.0),
+            restart=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     params = module.params
     service, backup = params['service'], params['backup']
     master = main_pid(module, service)
-    action = 'reload' if master else 'start'
+    action = ('restart' if params['restart'] else 'reload') if master else 'start'
     if module.check_mode:
         module.exit_json(changed=True, action=action)
     before = procs.children(master)
@@ -134,6 +145,10 @@ def main():
                 else 'the files on disk are not the ones in force', ' / '.join(problems)),
             problems=problems, action=action, restored=restored)
 
+    if params['restart']:
+        rc, out, err = module.run_command(['systemctl', 'daemon-reload'])
+        if rc != 0:
+            give_up(['systemctl daemon-reload: %s' % (out + err).strip()])
     if action == 'start':
         # A unit that is not failed resets to what it is; its own rc says nothing the start below does not.
         module.run_command(['systemctl', 'reset-failed', service])

@@ -48,7 +48,12 @@ class FakeHaproxy(object):
         if argv[:2] == ['systemctl', 'start'] and self.start_limited:
             self.journal = 'haproxy.service: Start request repeated too quickly.\n'
             return 1, '', 'Job for haproxy.service failed.\n'
-        if argv[:2] == ['systemctl', 'start']:
+        if argv[:2] == ['systemctl', 'daemon-reload']:
+            return 0, '', ''
+        if argv[:2] == ['systemctl', 'restart'] and not self.takes_it:
+            self.master, self.workers, self.journal = 0, {}, REFUSED
+            return 1, '', 'Job for haproxy.service failed.\n'
+        if argv[:2] in (['systemctl', 'start'], ['systemctl', 'restart']):
             self.master, self.workers = 500, {500: [501]}
             return 0, '', ''
         raise AssertionError(argv)
@@ -125,3 +130,31 @@ def test_a_running_haproxy_is_reloaded_without_reset(monkeypatch, capsys, files)
     fake = FakeHaproxy()
     rc, dummy = run(monkeypatch, capsys, fake, config=config, backup=backup)
     assert rc == 0 and ['systemctl', 'reset-failed'] not in fake.calls
+
+
+def test_a_restart_reads_the_units_files_again_and_waits_for_the_new_masters_worker(monkeypatch, capsys, files):
+    config, dummy = files
+    fake = FakeHaproxy()
+    rc, result = run(monkeypatch, capsys, fake, config=config, restart=True)
+    assert rc == 0, result.get('msg')
+    assert result['action'] == 'restart'
+    assert fake.calls.index(['systemctl', 'daemon-reload']) < fake.calls.index(['systemctl', 'restart'])
+    assert ['systemctl', 'reload'] not in fake.calls and ['systemctl', 'reset-failed'] not in fake.calls
+
+
+def test_a_restart_of_a_stopped_haproxy_past_the_start_limit_starts_it(monkeypatch, capsys, files):
+    config, dummy = files
+    fake = FakeHaproxy(master=0, start_limited=True)
+    rc, result = run(monkeypatch, capsys, fake, config=config, restart=True)
+    assert rc == 0, result.get('msg')
+    assert result['action'] == 'start'
+    assert (fake.calls.index(['systemctl', 'daemon-reload']) < fake.calls.index(['systemctl', 'reset-failed'])
+            < fake.calls.index(['systemctl', 'start']))
+
+
+def test_a_failed_restart_says_why(monkeypatch, capsys, files):
+    config, dummy = files
+    rc, result = run(monkeypatch, capsys, FakeHaproxy(takes_it=False), config=config, restart=True)
+    assert rc == 1 and result['action'] == 'restart' and result['restored'] is False
+    assert 'systemctl restart haproxy: Job for haproxy.service failed.' in result['msg']
+    assert 'cannot bind socket (Address already in use) for [0.0.0.0:8405]' in result['msg']
