@@ -102,14 +102,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.webops.tornado.plugins.module_utils import haproxy_reload, procs
 
 
-def main_pid(module, service):
-    rc, out, dummy = module.run_command(['systemctl', 'show', '--property', 'MainPID', '--value', service])
-    try:
-        return int(out.strip()) if rc == 0 else 0
-    except ValueError:
-        return 0
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -123,7 +115,7 @@ def main():
     )
     params = module.params
     service, backup = params['service'], params['backup']
-    master = main_pid(module, service)
+    master = procs.main_pid(module, service)
     action = ('restart' if params['restart'] else 'reload') if master else 'start'
     if module.check_mode:
         module.exit_json(changed=True, action=action)
@@ -156,7 +148,7 @@ def main():
     if rc != 0:
         give_up(['systemctl %s %s: %s' % (action, service, (out + err).strip())]
                 + haproxy_reload.problems(read_journal()))
-    ok, problems = haproxy_reload.wait_reloaded(before, lambda: procs.children(main_pid(module, service)),
+    ok, problems = haproxy_reload.wait_reloaded(before, lambda: procs.children(procs.main_pid(module, service)),
                                                 read_journal, params['timeout'])
     if not ok:
         give_up(problems)

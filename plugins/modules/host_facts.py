@@ -197,7 +197,7 @@ import socket
 import struct
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.webops.tornado.plugins.module_utils import supervisor_rpc
+from ansible_collections.webops.tornado.plugins.module_utils import procs, supervisor_rpc
 from ansible_collections.webops.tornado.plugins.module_utils.nofile import read_host
 
 MAX_FILE = 65536
@@ -351,21 +351,8 @@ def parse_unit_states(text, units, proc='/proc'):
             pid = 0
         states[unit] = {'enabled': fields.get('UnitFileState') == 'enabled',
                         'active': fields.get('ActiveState') == 'active',
-                        'nofile': open_file_limit(pid, proc) if pid > 0 else None}
+                        'nofile': procs.nofile_limits(pid, proc)[0] if pid > 0 else None}
     return states
-
-
-def open_file_limit(pid, proc='/proc'):
-    """The soft 'Max open files' of a process, or None when it cannot be read."""
-    text = read_small(os.path.join(proc, str(pid), 'limits')) or ''
-    for line in text.splitlines():
-        if line.startswith('Max open files'):
-            words = line.split()
-            try:
-                return int(words[3])
-            except (IndexError, ValueError):
-                return None
-    return None
 
 
 def unit_states(module, units):

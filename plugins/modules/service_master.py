@@ -86,24 +86,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.webops.tornado.plugins.module_utils.nofile import parse_nofile_limits
-
-
-def main_pid(module, service):
-    rc, out, dummy = module.run_command(['systemctl', 'show', '--property', 'MainPID', '--value', '--', service])
-    try:
-        return int(out.strip()) if rc == 0 else 0
-    except ValueError:
-        return 0
-
-
-def limits(pid, proc='/proc'):
-    """(soft, hard) open-file limits of a process, (None, None) when they cannot be read."""
-    try:
-        with open(os.path.join(proc, str(pid), 'limits')) as handle:
-            return parse_nofile_limits(handle.read())
-    except (IOError, OSError, ValueError):
-        return None, None
+from ansible_collections.webops.tornado.plugins.module_utils import procs
 
 
 def process_variable(pid, name, proc='/proc'):
@@ -144,8 +127,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    pid = main_pid(module, params['service'])
-    soft, hard = limits(pid) if pid else (None, None)
+    pid = procs.main_pid(module, params['service'])
+    soft, hard = procs.nofile_limits(pid) if pid else (None, None)
     result = dict(changed=False, running=bool(pid), pid=pid, nofile=soft, nofile_hard=hard)
     if params['variable']:
         same = None

@@ -365,7 +365,7 @@ def test_unit_states_not_trusted_when_the_blocks_do_not_match_the_units():
 
 
 def test_open_file_limit_of_a_process_gone(tmp_path):
-    assert mod.open_file_limit(999999, proc=str(tmp_path)) is None
+    assert mod.procs.nofile_limits(999999, proc=str(tmp_path)) == (None, None)
 
 
 def test_groups_running_needs_every_program_running():

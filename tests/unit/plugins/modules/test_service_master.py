@@ -123,5 +123,5 @@ def test_the_comparison_is_equality_of_the_values_whatever_they_hold(tmp_path, s
 
 
 def test_limits_of_a_process_that_is_gone():
-    assert mod.limits(2 ** 22 + 1) == (None, None)
+    assert mod.procs.nofile_limits(2 ** 22 + 1) == (None, None)
     assert os.path.exists('/proc/self/limits')
